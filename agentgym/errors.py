@@ -1,0 +1,109 @@
+"""Typed errors raised by agentgym.
+
+Every user-facing error says what was expected, what was given, and how to fix it. Unknown names
+come with the closest known names (``did you mean``). Bad *agent* output never raises: it becomes an
+observation (see :class:`agentgym.TextEnv`); these errors are for programmer and config mistakes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "AgentGymError",
+    "ConfigError",
+    "UnknownEnvError",
+    "UnknownNameError",
+    "SchemaError",
+    "WorkerError",
+    "closest",
+]
+
+
+def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` entries of ``choices`` that look like ``name``, best first."""
+    choices = list(choices)
+    found = difflib.get_close_matches(name, choices, n=n, cutoff=0.5)
+    if not found:
+        lowered = {c.lower(): c for c in choices}
+        found = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=0.5)]
+    if not found:
+        found = [c for c in choices if name.lower() in c.lower()][:n]
+    return found
+
+
+def _suggestion(name: str, choices: Iterable[str]) -> str:
+    matches = closest(name, choices)
+    return f" Did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
+
+
+class AgentGymError(Exception):
+    """Base class of every error agentgym raises on purpose."""
+
+
+class UnknownNameError(AgentGymError, KeyError):
+    """A name (policy, rewarder, suite, ...) that is not registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, fix: str = "") -> None:
+        known = sorted(known)
+        self.kind, self.name, self.known = kind, name, known
+        listing = ", ".join(known) if len(known) <= 20 else ", ".join(known[:20]) + ", ..."
+        message = f"Unknown {kind} {name!r}.{_suggestion(name, known)} Known: {listing or '(none)'}."
+        if fix:
+            message += f" {fix}"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0])
+
+
+class UnknownEnvError(UnknownNameError):
+    """An environment id that gymnasium does not know."""
+
+    def __init__(self, env_id: str, known: Iterable[str]) -> None:
+        super().__init__(
+            "environment id",
+            env_id,
+            known,
+            fix=(
+                "Run `agentgym envs` for the list. A user env is used as 'module:Namespace/Name-v0' "
+                "so that its module is imported (and registers it) first."
+            ),
+        )
+
+
+class ConfigError(AgentGymError, ValueError):
+    """A config field with a bad name or value.
+
+    Args:
+        field: Dotted path of the field, e.g. ``policy.temperature``.
+        problem: What is wrong with the given value.
+        fix: What to write instead.
+    """
+
+    def __init__(self, field: str, problem: str, fix: str = "") -> None:
+        self.field = field
+        message = f"Config field '{field}': {problem}"
+        if fix:
+            message += f" Fix: {fix}"
+        super().__init__(message)
+
+    @classmethod
+    def unknown_key(cls, section: str, key: str, allowed: Iterable[str]) -> ConfigError:
+        """A key that the config section does not have."""
+        allowed = sorted(allowed)
+        field = f"{section}.{key}" if section else key
+        return cls(
+            field,
+            f"no such field.{_suggestion(key, allowed)}",
+            f"use one of: {', '.join(allowed)}.",
+        )
+
+
+class SchemaError(AgentGymError, ValueError):
+    """Stored trajectories whose schema this version cannot read."""
+
+
+class WorkerError(AgentGymError, RuntimeError):
+    """An environment worker process failed; the message carries its traceback."""

@@ -1,0 +1,249 @@
+"""The rollout engine: many episodes, one policy call per step over every running env.
+
+Episodes are *jobs* ``(seed, group)``. ``num_envs`` slots take jobs in order; each engine step
+gathers the inputs of every running slot, calls ``policy.act`` once on that batch, and steps those
+envs. A finished slot takes the next job. Results come back in job order, and the schedule depends
+only on the seeds and the env's answers, so in-process and subprocess envs give the same
+trajectories for the same seeds and policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from agentgym.errors import AgentGymError, ConfigError
+from agentgym.policies.base import Policy
+from agentgym.registration import spec as env_spec
+from agentgym.types import ActionOutput, AgentInput, Step, Trajectory, Turn
+from agentgym.workers import EnvSlots, LocalEnvs, SubprocessEnvs
+
+__all__ = ["RolloutConfig", "RolloutEngine", "rollout", "make_jobs"]
+
+
+@dataclass(kw_only=True)
+class RolloutConfig:
+    """Config of :class:`RolloutEngine`."""
+
+    num_envs: int = 8
+    """Environments stepped at once (the policy's batch size)."""
+    workers: int = 0
+    """0 steps the envs in this process; N > 0 spreads them over N subprocess workers."""
+    max_episode_steps: int | None = None
+    """Overrides the step limit registered with the env when set."""
+    progress: bool = True
+    """Show a progress bar over episodes."""
+
+    def __post_init__(self) -> None:
+        if self.num_envs < 1:
+            raise ConfigError("rollout.num_envs", f"must be >= 1, got {self.num_envs}.", "use 8.")
+        if self.workers < 0:
+            raise ConfigError(
+                "rollout.workers", f"must be >= 0, got {self.workers}.", "0 runs in-process."
+            )
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ConfigError(
+                "rollout.max_episode_steps", f"must be >= 1, got {self.max_episode_steps}."
+            )
+
+
+def make_jobs(seeds: Sequence[int], group_size: int = 1) -> list[tuple[int, int]]:
+    """``(seed, group)`` for each episode: ``group_size`` episodes per seed, grouped by seed index."""
+    if group_size < 1:
+        raise ConfigError("group_size", f"must be >= 1, got {group_size}.")
+    return [(int(seed), g) for g, seed in enumerate(seeds) for _ in range(group_size)]
+
+
+@dataclass
+class _Running:
+    """A slot's episode in progress."""
+
+    job: int
+    traj: Trajectory
+    obs: dict[str, Any]
+    info: dict[str, Any]
+    history: list[Turn] = field(default_factory=list)
+
+
+class RolloutEngine:
+    """Runs a policy in ``num_envs`` copies of one environment.
+
+    Args:
+        env_id: Registered id (``module:id`` imports a user module first).
+        env_kwargs: Constructor keyword arguments (e.g. ``{"split": "test"}``).
+        config: Batch size, worker mode and step limit.
+
+    Example:
+        >>> engine = RolloutEngine("agentgym/KeyDoor-v0", config=RolloutConfig(num_envs=4))
+        >>> trajs = engine.run(OraclePolicy(), seeds=range(8))
+        >>> engine.close()
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        env_kwargs: dict[str, Any] | None = None,
+        config: RolloutConfig | None = None,
+    ) -> None:
+        self.config = config or RolloutConfig()
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.spec = env_spec(env_id)
+        self.slots = self._make_slots()
+
+    def _make_slots(self) -> EnvSlots:
+        c = self.config
+        if c.workers == 0:
+            return LocalEnvs(
+                self.spec, self.env_kwargs, c.num_envs, max_episode_steps=c.max_episode_steps
+            )
+        return SubprocessEnvs(
+            self.spec,
+            self.env_kwargs,
+            c.num_envs,
+            workers=c.workers,
+            max_episode_steps=c.max_episode_steps,
+        )
+
+    def __enter__(self) -> RolloutEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the environments (and worker processes)."""
+        self.slots.close()
+
+    def run(
+        self,
+        policy: Policy,
+        *,
+        seeds: Sequence[int] | None = None,
+        episodes: int | None = None,
+        seed: int = 0,
+        group_size: int = 1,
+        desc: str | None = None,
+    ) -> list[Trajectory]:
+        """Roll out episodes and return their trajectories in job order.
+
+        Args:
+            policy: The policy to act.
+            seeds: Reset seeds, one per group; or leave out and give ``episodes``.
+            episodes: Number of groups, seeded ``seed, seed + 1, ...``.
+            seed: First seed when ``episodes`` is given.
+            group_size: Episodes per seed (same start) for group baselines and MC targets.
+            desc: Label of the progress bar.
+        """
+        if seeds is None:
+            if episodes is None:
+                raise ConfigError("episodes", "give either seeds or episodes.", "e.g. episodes=10.")
+            seeds = range(seed, seed + episodes)
+        jobs = make_jobs(list(seeds), group_size)
+        results: list[Trajectory | None] = [None] * len(jobs)
+        running: dict[int, _Running] = {}
+        pending = iter(range(len(jobs)))
+        bar = tqdm(
+            total=len(jobs), desc=desc or self.env_id, unit="ep", disable=not self.config.progress
+        )
+        try:
+            self._fill(running, pending, jobs, range(self.config.num_envs))
+            while running:
+                freed = self._advance(policy, running, results)
+                bar.update(len(freed))
+                self._fill(running, pending, jobs, freed)
+        finally:
+            bar.close()
+        return [t for t in results if t is not None]
+
+    def _fill(self, running, pending, jobs, free_slots) -> None:
+        todo = []
+        for slot in free_slots:
+            job = next(pending, None)
+            if job is None:
+                break
+            todo.append((slot, job))
+        if not todo:
+            return
+        answers = self.slots.reset([(slot, jobs[job][0]) for slot, job in todo])
+        for (slot, job), (obs, info) in zip(todo, answers):
+            s, group = jobs[job]
+            traj = Trajectory(
+                env_id=self.env_id,
+                task=dict(info.get("task", {})),
+                seed=s,
+                group=group,
+                env_kwargs=dict(self.env_kwargs),
+            )
+            running[slot] = _Running(job=job, traj=traj, obs=obs, info=info)
+
+    def _advance(self, policy: Policy, running: dict[int, _Running], results) -> list[int]:
+        slots = sorted(running)
+        batch = [self._agent_input(running[s]) for s in slots]
+        outputs = policy.act(batch)
+        if len(outputs) != len(batch):
+            raise AgentGymError(
+                f"{type(policy).__name__}.act returned {len(outputs)} outputs for a batch of "
+                f"{len(batch)} inputs; it must return exactly one per input."
+            )
+        answers = self.slots.step([(s, out.action) for s, out in zip(slots, outputs)])
+        freed = []
+        for s, out, (obs, reward, terminated, truncated, info) in zip(slots, outputs, answers):
+            run = running[s]
+            run.traj.steps.append(self._step(run, out, reward, terminated, truncated, info))
+            run.history.append(Turn(observation=run.obs["text"], action=out.action))
+            run.obs, run.info = obs, info
+            if terminated or truncated:
+                run.traj.success = bool(info.get("won", False))
+                run.traj.total_reward = float(sum(st.reward for st in run.traj.steps))
+                run.traj.final_observation = obs
+                results[run.job] = run.traj
+                del running[s]
+                freed.append(s)
+        return freed
+
+    def _agent_input(self, run: _Running) -> AgentInput:
+        obs = run.obs
+        return AgentInput(
+            env_id=self.env_id,
+            goal=obs["goal"],
+            observation=obs["text"],
+            admissible_actions=list(obs["admissible_actions"]),
+            history=list(run.history),
+            last_action_error=obs["last_action_error"],
+            expert_action=run.info.get("expert_action"),
+        )
+
+    @staticmethod
+    def _step(run: _Running, out: ActionOutput, reward, terminated, truncated, info) -> Step:
+        return Step(
+            observation=run.obs,
+            raw_output=out.text,
+            action=out.action,
+            reward=float(reward),
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            info=info,
+            prompt_ids=out.prompt_ids,
+            action_ids=out.action_ids,
+            action_logprobs=out.action_logprobs,
+        )
+
+
+def rollout(
+    env_id: str,
+    policy: Policy,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    group_size: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+    config: RolloutConfig | None = None,
+) -> list[Trajectory]:
+    """One-call rollout: build an engine, run ``episodes`` groups, close it."""
+    with RolloutEngine(env_id, env_kwargs=env_kwargs, config=config) as engine:
+        return engine.run(policy, episodes=episodes, seed=seed, group_size=group_size)

@@ -1,0 +1,214 @@
+"""Where environments live during a rollout: in this process, or in subprocess workers.
+
+Both hold ``num_envs`` slots and answer the same two batched calls, so the rollout engine does
+not care which it drives, and the same seeds give the same trajectories either way:
+
+* :class:`LocalEnvs` steps every env in this process (fast engines: no copying, no IPC).
+* :class:`SubprocessEnvs` spreads the slots over worker processes and sends one message per
+  worker per call (slow engines: a browser, TextWorld, anything that blocks or leaks).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import subprocess
+import sys
+import traceback
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
+
+from agentgym.errors import WorkerError
+
+__all__ = ["EnvSlots", "LocalEnvs", "SubprocessEnvs", "ResetResult", "StepResult"]
+
+# Run with -c rather than -m: the worker imports this module as a library, never as __main__.
+_WORKER_CMD = "from agentgym.workers import worker_main; worker_main()"
+
+ResetResult = tuple[dict[str, Any], dict[str, Any]]
+StepResult = tuple[dict[str, Any], float, bool, bool, dict[str, Any]]
+
+
+class EnvSlots(Protocol):
+    """A fixed set of environment slots addressed by index."""
+
+    num_envs: int
+
+    def reset(self, jobs: Sequence[tuple[int, int]]) -> list[ResetResult]:
+        """Reset slot ``i`` with seed ``s`` for each ``(i, s)``; results in the same order."""
+        ...
+
+    def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
+        """Step slot ``i`` with action ``a`` for each ``(i, a)``; results in the same order."""
+        ...
+
+    def close(self) -> None:
+        """Release the environments."""
+        ...
+
+
+def _make(spec: EnvSpec, kwargs: dict[str, Any], max_episode_steps: int | None) -> gym.Env:
+    extra = {"max_episode_steps": max_episode_steps} if max_episode_steps else {}
+    return gym.make(spec, **extra, **kwargs)
+
+
+class LocalEnvs:
+    """``num_envs`` environments stepped one after another in this process."""
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        kwargs: dict[str, Any],
+        num_envs: int,
+        *,
+        max_episode_steps: int | None = None,
+    ) -> None:
+        self.num_envs = num_envs
+        self.envs = [_make(spec, kwargs, max_episode_steps) for _ in range(num_envs)]
+
+    def reset(self, jobs: Sequence[tuple[int, int]]) -> list[ResetResult]:
+        return [self.envs[i].reset(seed=seed) for i, seed in jobs]
+
+    def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
+        return [self.envs[i].step(action) for i, action in jobs]
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+def _serve(conn: Connection) -> None:
+    """Loop of one worker process: build its envs, then answer batched commands."""
+    try:
+        sys_path, spec, kwargs, count, limit = conn.recv()
+        sys.path[:] = sys_path
+        envs = [_make(spec, kwargs, limit) for _ in range(count)]
+        conn.send(("ok", None))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        return
+    while True:
+        try:
+            command, jobs = conn.recv()
+        except EOFError:
+            break
+        try:
+            if command == "reset":
+                result = [envs[i].reset(seed=seed) for i, seed in jobs]
+            elif command == "step":
+                result = [envs[i].step(action) for i, action in jobs]
+            elif command == "close":
+                for env in envs:
+                    env.close()
+                conn.send(("ok", None))
+                break
+            else:
+                raise ValueError(f"unknown command {command!r}")
+            conn.send(("ok", result))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
+
+
+class SubprocessEnvs:
+    """``num_envs`` environments spread round-robin over ``workers`` processes.
+
+    Slot ``i`` lives in worker ``i % workers``. A call sends one message to each worker that has
+    work, then gathers the answers, so workers step their envs in parallel. Workers are fresh
+    interpreters (see :func:`worker_main`) talking over an inherited pipe: safe beside
+    torch and threads, and unlike multiprocessing's spawn they never re-run the user's main
+    script, so no ``if __name__ == "__main__"`` guard is needed.
+
+    Args:
+        spec: gymnasium spec of the environment (string entry point: workers import it).
+        kwargs: Constructor keyword arguments.
+        num_envs: Number of slots.
+        workers: Number of processes (at most ``num_envs``).
+        max_episode_steps: Overrides the spec's step limit when given.
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        kwargs: dict[str, Any],
+        num_envs: int,
+        *,
+        workers: int,
+        max_episode_steps: int | None = None,
+    ) -> None:
+        self.num_envs = num_envs
+        self.workers = max(1, min(workers, num_envs))
+        self._conns: list[Connection] = []
+        self._procs: list[subprocess.Popen] = []
+        for w in range(self.workers):
+            parent, child = mp.Pipe()
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _WORKER_CMD, str(child.fileno())],
+                    pass_fds=(child.fileno(),),
+                )
+            )
+            child.close()  # the worker holds its own copy; EOF reaches us if it dies
+            self._conns.append(parent)
+            count = len(range(w, num_envs, self.workers))
+            parent.send((list(sys.path), spec, kwargs, count, max_episode_steps))
+        for w in range(self.workers):
+            self._receive(w)
+
+    def _receive(self, w: int) -> Any:
+        try:
+            status, payload = self._conns[w].recv()
+        except EOFError as exc:
+            code = self._procs[w].poll()
+            raise WorkerError(f"Env worker {w} died (exit code {code}).") from exc
+        if status == "error":
+            self.close()
+            raise WorkerError(f"Env worker {w} failed:\n{payload}")
+        return payload
+
+    def _call(self, command: str, jobs: Sequence[tuple[int, Any]]) -> list[Any]:
+        per_worker: dict[int, list[tuple[int, Any]]] = {}
+        order: list[tuple[int, int]] = []  # (worker, position in that worker's batch)
+        for slot, arg in jobs:
+            w = slot % self.workers
+            batch = per_worker.setdefault(w, [])
+            order.append((w, len(batch)))
+            batch.append((slot // self.workers, arg))
+        for w, batch in per_worker.items():
+            self._conns[w].send((command, batch))
+        answers = {w: self._receive(w) for w in per_worker}
+        return [answers[w][k] for w, k in order]
+
+    def reset(self, jobs: Sequence[tuple[int, int]]) -> list[ResetResult]:
+        return self._call("reset", jobs)
+
+    def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
+        return self._call("step", jobs)
+
+    def close(self) -> None:
+        for conn, proc in zip(self._conns, self._procs):
+            if proc.poll() is None:
+                try:
+                    conn.send(("close", []))
+                    conn.recv()
+                except (BrokenPipeError, EOFError, OSError):
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            conn.close()
+        self._conns, self._procs = [], []
+
+    def __del__(self) -> None:  # best effort; explicit close() is the contract
+        if getattr(self, "_procs", None):
+            self.close()
+
+
+def worker_main() -> None:
+    """Entry of a worker process: serve over the inherited pipe end whose fd is ``argv[1]``."""
+    with Connection(int(sys.argv[1])) as conn:
+        _serve(conn)

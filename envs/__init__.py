@@ -1,0 +1,22 @@
+"""Built-in environments, registered with gymnasium under the ``agentgym/`` namespace.
+
+Importing this package registers them; entry points are strings, so nothing heavy is imported
+until an environment is made.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+__all__ = ["BUILTIN"]
+
+BUILTIN: dict[str, dict] = {
+    "agentgym/KeyDoor-v0": {
+        "entry_point": "agentgym.envs.keydoor.env:KeyDoorEnv",
+        "max_episode_steps": 50,
+    },
+}
+
+for _id, _kw in BUILTIN.items():
+    if _id not in gym.registry:
+        gym.register(id=_id, **_kw)
