@@ -62,10 +62,16 @@ class UnknownEnvError(UnknownNameError):
     """An environment id that gymnasium does not know."""
 
     def __init__(self, env_id: str, known: Iterable[str]) -> None:
+        known = list(known)
+        self.all_ids = known
+        # Suggest from every id, but list only namespaced ones (agentgym/..., user envs):
+        # gymnasium's control and Atari ids would bury them.
+        listed = [k for k in known if "/" in k] or known
+        near = closest(env_id, known)
         super().__init__(
             "environment id",
             env_id,
-            known,
+            sorted(set(listed) | set(near)),
             fix=(
                 "Run `agentgym envs` for the list. A user env is used as 'module:Namespace/Name-v0' "
                 "so that its module is imported (and registers it) first."

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from agentgym.errors import ConfigError
 from agentgym.task import Outcome, Task, TaskSpec, Verdict
 
 __all__ = ["KeyDoorTask", "Layout", "MazeState"]
@@ -119,7 +120,7 @@ def build_layout(size: int, n_keys: int, rng: np.random.Generator) -> Layout:
     start = rooms[int(rng.integers(len(rooms)))]
     paths = {r: _tree_path(start, r, passages) for r in rooms}
     longest = max(len(p) for p in paths.values())
-    exit_room = sorted(r for r in rooms if len(paths[r]) == longest)[int(rng.integers(1))]
+    exit_room = min(r for r in rooms if len(paths[r]) == longest)
     route = paths[exit_room]
     cut = sorted(rng.choice(len(route) - 1, size=n_keys, replace=False).tolist())
     door_edges = [frozenset((route[i], route[i + 1])) for i in cut]
@@ -151,9 +152,11 @@ class KeyDoorTask(Task[MazeState]):
     def __init__(self, *, split: str = "train", size: int = 3, keys: int = 1) -> None:
         super().__init__(split=split)
         if not 2 <= size <= 5:
-            raise ValueError(f"size must be between 2 and 5, got {size}.")
+            raise ConfigError("env.kwargs.size", f"must be between 2 and 5, got {size}.")
         if not 0 <= keys <= min(size - 1, len(COLOURS)):
-            raise ValueError(f"keys must be between 0 and size - 1 = {size - 1}, got {keys}.")
+            raise ConfigError(
+                "env.kwargs.keys", f"must be between 0 and size - 1 = {size - 1}, got {keys}."
+            )
         self.size, self.keys = size, keys
 
     # -- setup -------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+# agentgym: the two commands of the quick start.
+#   make demo  - create .venv, install agentgym, run the demo job (CPU, a few minutes)
+#   make test  - create .venv, install the test dependencies, run the whole test suite
+#
+# torch is installed first and on its own: TORCH pins the CPU wheel (no multi-GB CUDA download);
+# a venv that already has a torch (e.g. a GPU build you installed) keeps it.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: demo test venv install install-test browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.torch: | $(BIN)/python
+	@$(BIN)/python -c "import torch" 2>/dev/null \
+		&& echo "torch already installed: $$($(BIN)/python -c 'import torch; print(torch.__version__)')" \
+		|| $(BIN)/python -m pip install "$(TORCH)"
+	@touch $@
+
+venv: $(VENV)/.torch
+
+$(VENV)/.installed: pyproject.toml setup.py $(VENV)/.torch
+	$(BIN)/python -m pip install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml setup.py $(VENV)/.torch
+	$(BIN)/python -m pip install -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/agentgym demo
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache

@@ -1,0 +1,218 @@
+"""The ``agentgym`` command line: ``envs``, ``eval`` and ``demo`` over hydra configs.
+
+Usage::
+
+    agentgym envs                                        # registered environments
+    agentgym eval suite=keydoor policy=oracle            # a policy on a suite
+    agentgym eval env.id=agentgym/KeyDoor-v0 policy=random episodes=50
+    agentgym eval env.id=mymodule:mine/MyEnv-v0 policy=oracle   # a user env, imported first
+    agentgym demo                                        # the embedded default job
+    agentgym eval --cfg suite=keydoor                    # print the composed config and stop
+
+Everything after the command is a hydra override (``key=value``, ``group=option``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from agentgym.errors import AgentGymError, ConfigError, UnknownNameError
+
+__all__ = ["main"]
+
+log = logging.getLogger("agentgym")
+
+COMMANDS = {
+    "envs": "List the registered environments.",
+    "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
+    "demo": "Run the embedded default job (random vs oracle on the key-door suite).",
+}
+
+
+def _console():
+    from rich.console import Console
+
+    # Pipes and CI logs get 80 columns by default, which squeezes the result table.
+    return Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", 132)))
+
+
+def cmd_envs(args: Sequence[str]) -> int:
+    """``agentgym envs [--all]``: registered ids with one-line descriptions."""
+    from rich.table import Table
+
+    from agentgym.registration import NAMESPACE, describe_envs
+
+    rows = describe_envs(None if "--all" in args else NAMESPACE)
+    table = Table(title="Registered environments" + ("" if "--all" in args else " (agentgym/)"))
+    table.add_column("id", style="bold")
+    table.add_column("max steps", justify="right")
+    table.add_column("description")
+    for row in rows:
+        table.add_row(row.id, str(row.max_episode_steps or "-"), row.description)
+    _console().print(table)
+    return 0
+
+
+def _overrides(args: Sequence[str]) -> list[str]:
+    return [a for a in args if not a.startswith("--")]
+
+
+def _rollout_config(cfg: DictConfig):
+    from agentgym.config import build
+    from agentgym.rollout import RolloutConfig
+
+    return build(RolloutConfig, cfg.rollout, "rollout")
+
+
+def _run_dir(cfg: DictConfig, default_name: str) -> Path:
+    name = cfg.run.name or f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = Path(cfg.run.dir) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _check_top_level(cfg: DictConfig, allowed: Sequence[str]) -> None:
+    for key in cfg:
+        if key not in allowed:
+            raise ConfigError.unknown_key("", str(key), allowed)
+
+
+def _suite_from(cfg: DictConfig):
+    from agentgym.suites import Suite
+
+    if cfg.get("suite") is not None and cfg.env.id:
+        raise ConfigError(
+            "env.id", "both suite and env.id are set.", "give one: suite=NAME or env.id=ID."
+        )
+    if cfg.get("suite") is not None:
+        return Suite.from_config(cfg.suite)
+    if not cfg.env.id:
+        raise ConfigError(
+            "env.id",
+            "nothing to evaluate: neither suite nor env.id is set.",
+            "add suite=keydoor or env.id=agentgym/KeyDoor-v0 (see `agentgym envs`).",
+        )
+    from agentgym.config import to_container
+
+    kwargs = to_container(cfg.env.kwargs) or {}
+    return Suite.single(cfg.env.id, kwargs=kwargs, episodes=cfg.episodes, seed=cfg.seed)
+
+
+def cmd_eval(args: Sequence[str]) -> int:
+    """``agentgym eval [overrides]``: one policy on a suite or env."""
+    from agentgym.config import compose
+    from agentgym.policies.registry import make_policy
+    from agentgym.suites import evaluate
+
+    cfg = compose("eval", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    _check_top_level(cfg, ["policy", "suite", "env", "episodes", "seed", "rollout", "run"])
+    suite = _suite_from(cfg)
+    policy = make_policy(cfg.policy)
+    rollout = _rollout_config(cfg)
+    report = evaluate(policy, suite, policy_name=cfg.policy.name, rollout=rollout)
+    out = _run_dir(cfg, f"eval-{cfg.policy.name}-{suite.name}".replace(":", "_"))
+    OmegaConf.save(cfg, out / "config.yaml")
+    report.save(out, trajectories=cfg.run.save_trajectories)
+    print_reports([report], title=f"{suite.name}: {cfg.policy.name}")
+    _console().print(f"Results written to [bold]{out}[/] (results.json, results.csv).")
+    return 0
+
+
+def cmd_demo(args: Sequence[str]) -> int:
+    """``agentgym demo``: evaluate the demo's policies side by side on its suite."""
+    from agentgym.config import compose, group_options
+    from agentgym.policies.registry import make_policy
+    from agentgym.suites import Suite, evaluate, write_csv
+
+    cfg = compose("demo", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    _check_top_level(cfg, ["suite", "policies", "rollout", "run"])
+    suite = Suite.from_config(cfg.suite)
+    rollout = _rollout_config(cfg)
+    out = _run_dir(cfg, "demo")
+    OmegaConf.save(cfg, out / "config.yaml")
+    reports = []
+    for name in cfg.policies:
+        if name not in group_options("policy"):
+            raise UnknownNameError("policy config", name, group_options("policy"))
+        policy = make_policy(compose("eval", [f"policy={name}"]).policy)
+        report = evaluate(policy, suite, policy_name=name, rollout=rollout)
+        report.save(out / name, trajectories=cfg.run.save_trajectories)
+        reports.append(report)
+    write_csv([row for r in reports for row in r.rows()], out / "results.csv")
+    print_reports(reports, title=f"agentgym demo: {suite.name} suite")
+    _console().print(f"Results written to [bold]{out}[/].")
+    return 0
+
+
+def print_reports(reports: Sequence[Any], *, title: str) -> None:
+    """One table of every report's rows."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("policy")
+    table.add_column("entry", no_wrap=True)
+    for col in ("episodes", "success", "95% CI", "mean return", "mean steps", "invalid rate"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for report in reports:
+        for row in report.rows():
+            table.add_row(
+                row["policy"],
+                row["entry"],
+                str(row["episodes"]),
+                f"{row['success_rate']:.3f}",
+                f"{row['success_low']:.2f}–{row['success_high']:.2f}",
+                f"{row['mean_return']:.3f}",
+                f"{row['mean_steps']:.1f}",
+                f"{row['invalid_action_rate']:.3f}",
+                style="bold" if row["entry"] == "overall" else None,
+            )
+    _console().print(table)
+
+
+def _usage() -> str:
+    lines = ["usage: agentgym COMMAND [key=value ...]", "", "commands:"]
+    lines += [f"  {name:<6} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "Overrides are hydra's: policy=oracle suite=keydoor rollout.num_envs=16 ..."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``agentgym`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=os.environ.get("AGENTGYM_LOG", "WARNING"))
+    # Like `python -m`, let `env.id=mymodule:...` and `policy.name=mymodule:...` import from here.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_usage() + "\n")
+        return 0
+    command, rest = argv[0], argv[1:]
+    handlers = {"envs": cmd_envs, "eval": cmd_eval, "demo": cmd_demo}
+    try:
+        if command not in handlers:
+            raise UnknownNameError("command", command, handlers)
+        return handlers[command](rest)
+    except AgentGymError as exc:
+        sys.stderr.write(f"agentgym {command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

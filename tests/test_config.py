@@ -1,0 +1,76 @@
+"""Every YAML in conf/ composes, and each section matches the constructor it feeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from agentgym.config import build, compose, group_options
+from agentgym.errors import ConfigError
+from agentgym.policies.registry import POLICIES, _load, make_policy
+from agentgym.rollout import RolloutConfig, RolloutEngine
+from agentgym.suites import Suite, SuiteEntry
+
+
+def test_groups_are_found_in_the_package() -> None:
+    assert {"random", "oracle"} <= set(group_options("policy"))
+    assert {"keydoor", "smoke"} <= set(group_options("suite"))
+
+
+@pytest.mark.parametrize("option", group_options("policy"))
+def test_every_policy_yaml_builds_its_policy(option: str) -> None:
+    cfg = compose("eval", [f"policy={option}"])
+    policy_path, config_path = POLICIES[cfg.policy.name]
+    config_cls = _load(config_path)
+    yaml_keys = set(cfg.policy) - {"name"}
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    assert yaml_keys == fields, f"conf/policy/{option}.yaml keys differ from {config_cls.__name__}"
+    params = inspect.signature(_load(policy_path)).parameters
+    assert fields == {n for n in params if n != "self"}, "config fields must match the constructor"
+    assert hasattr(make_policy(cfg.policy), "act")
+
+
+@pytest.mark.parametrize("option", group_options("suite"))
+def test_every_suite_yaml_builds(option: str) -> None:
+    suite = Suite.from_config(compose("eval", [f"suite={option}"]).suite)
+    assert suite.entries and all(isinstance(e, SuiteEntry) for e in suite.entries)
+    for entry in suite.entries:  # the env and its kwargs must be real
+        with RolloutEngine(entry.env_id, env_kwargs=entry.kwargs,
+                           config=RolloutConfig(num_envs=1, progress=False)):
+            pass
+
+
+@pytest.mark.parametrize("name", ["eval", "demo"])
+def test_rollout_section_matches_rollout_config(name: str) -> None:
+    cfg = compose(name)
+    assert set(cfg.rollout) == {f.name for f in dataclasses.fields(RolloutConfig)}
+    assert isinstance(build(RolloutConfig, cfg.rollout, "rollout"), RolloutConfig)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "hint"),
+    [
+        (["polcy=oracle"], "polcy", "policy"),
+        (["policy=oracel"], "policy", "oracle"),
+        (["rollout.num_env=3"], "rollout.num_env", "num_envs"),
+        (["suite=keydor"], "suite", "keydoor"),
+        (["env.kwargs.size=3"], "env.kwargs.size", "+env.kwargs.size=3"),
+    ],
+)
+def test_bad_overrides_name_the_field_and_the_fix(overrides, field, hint) -> None:
+    with pytest.raises(ConfigError) as err:
+        compose("eval", overrides)
+    assert err.value.field == field
+    assert hint in str(err.value)
+
+
+def test_build_checks_types_and_values() -> None:
+    with pytest.raises(ConfigError, match=r"rollout.num_envs.*expected int, got str"):
+        build(RolloutConfig, {"num_envs": "abc"}, "rollout")
+    with pytest.raises(ConfigError, match=r"rollout.num_envs.*>= 1"):
+        build(RolloutConfig, {"num_envs": 0}, "rollout")
+    with pytest.raises(ConfigError, match=r"Did you mean 'workers'"):
+        build(RolloutConfig, {"wokers": 2}, "rollout")
+    assert build(RolloutConfig, {"max_episode_steps": None}, "rollout").max_episode_steps is None
