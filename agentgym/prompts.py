@@ -17,7 +17,7 @@ __all__ = ["ReActFormat", "ReActFormatConfig", "Message"]
 
 Message = dict[str, str]
 
-_ACTION = re.compile(r"action\s*:\s*(.*)", re.IGNORECASE)
+_ACTION = re.compile(r"\baction\s*:\s*(.*)", re.IGNORECASE)
 _THOUGHT_PREFIX = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
 
 
@@ -39,6 +39,19 @@ class ReActFormatConfig:
             raise ConfigError("prompt.history_turns", f"must be >= 0, got {self.history_turns}.")
         if self.max_admissible < 0:
             raise ConfigError("prompt.max_admissible", f"must be >= 0, got {self.max_admissible}.")
+
+
+_PAIRS = {"`": "`", "'": "'", '"': '"', "[": "]", "<": ">"}
+
+
+def _unwrap(candidate: str) -> str:
+    """Strip markdown emphasis left by ``**Action:**`` and matching wrappers (``"go north"``)."""
+    candidate = candidate.strip().lstrip("*_").strip()
+    if candidate.endswith(("**", "__")):
+        candidate = candidate[:-2].strip()
+    while len(candidate) >= 2 and _PAIRS.get(candidate[0]) == candidate[-1]:
+        candidate = candidate[1:-1].strip()
+    return candidate
 
 
 class ReActFormat:
@@ -106,8 +119,8 @@ class ReActFormat:
         """The action in a raw model output.
 
         The text after the last ``Action:`` (to the end of that line); without one, the first
-        non-empty line that is not a ``Thought:``. Surrounding quotes, backticks and brackets are
-        removed. Returns ``""`` when nothing usable is there (the env then reports an empty action).
+        non-empty line that is not a ``Thought:``. Markdown emphasis and a matching pair of
+        surrounding quotes, backticks or brackets are removed. Returns ``""`` when nothing usable is there (the env then reports an empty action).
         """
         matches = _ACTION.findall(text)
         if matches:
@@ -115,10 +128,7 @@ class ReActFormat:
         else:
             lines = [ln for ln in text.splitlines() if ln.strip() and not _THOUGHT_PREFIX.match(ln)]
             candidate = lines[0] if lines else ""
-        candidate = candidate.strip().strip("`'\"").strip()
-        if len(candidate) >= 2 and candidate[0] + candidate[-1] in ("[]", "<>"):
-            candidate = candidate[1:-1].strip()
-        return candidate
+        return _unwrap(candidate)
 
     def render_action(self, action: str, thought: str = "") -> str:
         """The text a model should produce for ``action`` (for demonstrations and SFT targets)."""

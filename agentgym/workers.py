@@ -83,8 +83,8 @@ class LocalEnvs:
 def _serve(conn: Connection) -> None:
     """Loop of one worker process: build its envs, then answer batched commands."""
     try:
-        sys_path, spec, kwargs, count, limit = conn.recv()
-        sys.path[:] = sys_path
+        sys.path[:] = conn.recv()
+        spec, kwargs, count, limit = conn.recv()
         envs = [_make(spec, kwargs, limit) for _ in range(count)]
         conn.send(("ok", None))
     except Exception:
@@ -153,20 +153,25 @@ class SubprocessEnvs:
             child.close()  # the worker holds its own copy; EOF reaches us if it dies
             self._conns.append(parent)
             count = len(range(w, num_envs, self.workers))
-            parent.send((list(sys.path), spec, kwargs, count, max_episode_steps))
+            parent.send(list(sys.path))  # first, so the next message unpickles user objects
+            parent.send((spec, kwargs, count, max_episode_steps))
         for w in range(self.workers):
             self._receive(w)
 
     def _receive(self, w: int) -> Any:
         try:
             status, payload = self._conns[w].recv()
-        except EOFError as exc:
-            code = self._procs[w].poll()
-            raise WorkerError(f"Env worker {w} died (exit code {code}).") from exc
+        except (EOFError, OSError) as exc:
+            self._procs[w].wait(timeout=5)
+            self._fail(f"Env worker {w} died (exit code {self._procs[w].poll()}).", exc)
         if status == "error":
-            self.close()
-            raise WorkerError(f"Env worker {w} failed:\n{payload}")
+            self._fail(f"Env worker {w} failed:\n{payload}")
         return payload
+
+    def _fail(self, message: str, cause: BaseException | None = None) -> None:
+        """Shut every worker down and raise: a pool with a dead member is not reusable."""
+        self.close()
+        raise WorkerError(message) from cause
 
     def _call(self, command: str, jobs: Sequence[tuple[int, Any]]) -> list[Any]:
         per_worker: dict[int, list[tuple[int, Any]]] = {}
@@ -177,7 +182,10 @@ class SubprocessEnvs:
             order.append((w, len(batch)))
             batch.append((slot // self.workers, arg))
         for w, batch in per_worker.items():
-            self._conns[w].send((command, batch))
+            try:
+                self._conns[w].send((command, batch))
+            except OSError as exc:  # the worker is gone (killed, crashed, out of memory)
+                self._fail(f"Env worker {w} died (exit code {self._procs[w].poll()}).", exc)
         answers = {w: self._receive(w) for w in per_worker}
         return [answers[w][k] for w, k in order]
 

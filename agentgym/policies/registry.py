@@ -48,7 +48,14 @@ def make_policy(section: Mapping[str, Any]) -> Policy:
     if not name:
         raise ConfigError("policy.name", "missing.", f"use one of: {', '.join(POLICIES)}.")
     if ":" in name and name not in POLICIES:
-        return _load(name)(**values)
+        cls = _load(name)
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(
+                "policy", f"{name} cannot be built from {sorted(values)}: {exc}.",
+                "give only the keyword arguments its constructor takes.",
+            ) from exc
     if name not in POLICIES:
         raise UnknownNameError(
             "policy", name, POLICIES, fix="Or give 'package.module:ClassName' for your own policy."
