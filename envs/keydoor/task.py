@@ -158,6 +158,8 @@ class KeyDoorTask(Task[MazeState]):
                 "env.kwargs.keys", f"must be between 0 and size - 1 = {size - 1}, got {keys}."
             )
         self.size, self.keys = size, keys
+        self._plan: dict[MazeState, str] = {}
+        self._plan_layout: Layout | None = None
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -275,16 +277,29 @@ class KeyDoorTask(Task[MazeState]):
         )
 
     def oracle(self, state: MazeState) -> str | None:
-        """First action of a shortest plan to the exit (breadth-first over canonical actions)."""
-        start = state
+        """First action of a shortest plan to the exit (breadth-first over canonical actions).
+
+        The whole plan is cached, so following the oracle costs one search per episode; a state
+        off the plan (the agent deviated) triggers a new search from there.
+        """
+        if state.layout is not self._plan_layout:
+            self._plan, self._plan_layout = {}, state.layout
+        if state not in self._plan:
+            self._plan.update(self._search(state))
+        return self._plan.get(state)
+
+    def _search(self, start: MazeState) -> dict[MazeState, str]:
+        """Breadth-first search from ``start``; ``{state: action}`` along a shortest plan."""
         parent: dict[MazeState, tuple[MazeState, str] | None] = {start: None}
         queue = deque([start])
         while queue:
             s = queue.popleft()
             if s.room == s.layout.exit:
-                while parent[s] is not None and parent[s][0] != start:
-                    s = parent[s][0]
-                return parent[s][1] if parent[s] else None
+                plan = {}
+                while parent[s] is not None:
+                    s, action = parent[s]
+                    plan[s] = action
+                return plan
             for action in self.admissible(s):
                 if action in ("look", "inventory"):
                     continue
@@ -292,7 +307,7 @@ class KeyDoorTask(Task[MazeState]):
                 if nxt not in parent:
                     parent[nxt] = (s, action)
                     queue.append(nxt)
-        return None
+        return {}
 
     # -- text --------------------------------------------------------------------------------
 
