@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -13,7 +15,7 @@ from agentgym.errors import ConfigError, closest
 from agentgym.spaces import MAX_TEXT, Unicode, observation_space
 from agentgym.task import Task, TaskSpec
 
-__all__ = ["TextEnv", "normalize_action"]
+__all__ = ["TextEnv", "EnvSnapshot", "normalize_action", "restore_env"]
 
 MAX_ACTION_CHARS = 4000
 """Longer actions are refused as invalid (a model that rambles on gets told so)."""
@@ -40,6 +42,18 @@ def normalize_action(action: Any) -> tuple[str, str]:
             "Reply with a single short action."
         )
     return cleaned, ""
+
+
+@dataclass(frozen=True)
+class EnvSnapshot:
+    """A saved point of an episode (see :meth:`TextEnv.snapshot`)."""
+
+    spec: TaskSpec
+    state: Any
+    obs: dict[str, Any]
+    done: bool
+    steps: int
+    rng_state: dict[str, Any]
 
 
 class TextEnv(gym.Env[dict, str]):
@@ -160,6 +174,38 @@ class TextEnv(gym.Env[dict, str]):
         """The task's current state (read-only use; for oracles and tests)."""
         return self._state
 
+    def snapshot(self) -> EnvSnapshot:
+        """Everything needed to resume this episode later from exactly here.
+
+        Monte Carlo targets branch many rollouts from one step: take a snapshot, roll out, then
+        :meth:`restore` and roll out again. The env's RNG state is included, so a restored env
+        continues exactly as the original would.
+        """
+        if self._spec is None:
+            raise gym.error.ResetNeeded("Call reset() before snapshot().")
+        return EnvSnapshot(
+            spec=self._spec,
+            state=self.task.copy_state(self._state),
+            obs=dict(self._obs),
+            done=self._done,
+            steps=self._steps,
+            rng_state=copy.deepcopy(self.np_random.bit_generator.state),
+        )
+
+    def restore(self, snap: EnvSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return to a :meth:`snapshot`; gives the observation and info at that point.
+
+        Works across env instances of the same task (e.g. in another worker), and the snapshot
+        stays reusable: restoring twice gives two independent branches.
+        """
+        self._spec = snap.spec
+        self._state = self.task.copy_state(snap.state)
+        self._obs, self._done, self._steps = dict(snap.obs), snap.done, snap.steps
+        self.np_random.bit_generator.state = copy.deepcopy(snap.rng_state)
+        verdict = self.task.validate(self._state, self._state)
+        info = self._info(valid=True, terms={k: 0.0 for k in verdict.reward_terms}, verdict=verdict)
+        return dict(self._obs), info
+
     def _observation(self, text: str, error: str) -> dict[str, Any]:
         done = self._done
         admissible = () if done else tuple(self.task.admissible(self._state))
@@ -189,3 +235,24 @@ class TextEnv(gym.Env[dict, str]):
                 info["expert_action"] = expert
         info.update(self.task.describe(self._state))
         return info
+
+
+def restore_env(env: gym.Env, snap: EnvSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Restore a (wrapped) env made by ``gymnasium.make`` to a snapshot.
+
+    An env never reset is reset once first, so gymnasium's wrappers (order enforcing, the passive
+    checker) are in their normal state. The step counter of ``TimeLimit`` is set to the
+    snapshot's step, so a restored branch is truncated where the original would have been.
+    """
+    base = env.unwrapped
+    if not isinstance(base, TextEnv):
+        raise TypeError(f"{type(base).__name__} is not a TextEnv; it has no snapshots.")
+    if base._spec is None:  # noqa: SLF001
+        env.reset()
+    obs, info = base.restore(snap)
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, gym.wrappers.TimeLimit):
+            layer._elapsed_steps = snap.steps  # noqa: SLF001  (gymnasium keeps it private)
+        layer = layer.env
+    return obs, info

@@ -8,6 +8,7 @@ environment is usually one small Task subclass plus one ``gymnasium.register`` c
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -129,3 +130,10 @@ class Task(ABC, Generic[State]):
     def describe(self, state: State) -> dict[str, Any]:
         """Extra, JSON-serialisable facts about the state for ``info`` (optional)."""
         return {}
+
+    def copy_state(self, state: State) -> State:
+        """An independent copy of ``state`` for snapshots.
+
+        The default deep-copies; tasks whose states are immutable return ``state`` itself.
+        """
+        return copy.deepcopy(state)
