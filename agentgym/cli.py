@@ -6,6 +6,7 @@ Usage::
     agentgym eval suite=keydoor policy=oracle            # a policy on a suite
     agentgym eval env.id=agentgym/KeyDoor-v0 policy=random episodes=50
     agentgym eval env.id=mymodule:mine/MyEnv-v0 policy=oracle   # a user env, imported first
+    agentgym collect env.id=agentgym/KeyDoor-v0 policy.think=true episodes=500  # demonstrations
     agentgym demo                                        # the embedded default job
     agentgym eval --cfg suite=keydoor                    # print the composed config and stop
 
@@ -33,6 +34,7 @@ log = logging.getLogger("agentgym")
 COMMANDS = {
     "envs": "List the registered environments.",
     "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
+    "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
     "demo": "Run the embedded default job (random vs oracle on the key-door suite).",
 }
 
@@ -129,6 +131,40 @@ def cmd_eval(args: Sequence[str]) -> int:
     return 0
 
 
+def cmd_collect(args: Sequence[str]) -> int:
+    """``agentgym collect [overrides]``: save a policy's trajectories (demonstrations)."""
+    from agentgym.config import compose, to_container
+    from agentgym.policies.registry import make_policy
+    from agentgym.rollout import RolloutEngine
+    from agentgym.storage import save_trajectories
+    from agentgym.suites import episode_metrics
+
+    cfg = compose("collect", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    allowed = ["policy", "env", "episodes", "seed", "group_size", "only_success", "format",
+               "rollout", "run"]
+    _check_top_level(cfg, allowed)
+    if cfg.format not in ("jsonl", "parquet"):
+        raise ConfigError("format", f"{cfg.format!r} is not a format.", "use jsonl or parquet.")
+    policy = make_policy(cfg.policy)
+    kwargs = to_container(cfg.env.kwargs) or {}
+    with RolloutEngine(cfg.env.id, env_kwargs=kwargs, config=_rollout_config(cfg)) as engine:
+        trajs = engine.run(policy, episodes=cfg.episodes, seed=cfg.seed, group_size=cfg.group_size)
+    kept = [t for t in trajs if t.success] if cfg.only_success else trajs
+    name = f"collect-{cfg.policy.name}-{cfg.env.id.rpartition(':')[2]}".replace("/", "-")
+    out = _run_dir(cfg, name.replace(":", "_"))
+    OmegaConf.save(cfg, out / "config.yaml")
+    path = save_trajectories(kept, out / f"trajectories.{cfg.format}")
+    stats = episode_metrics(trajs)
+    _console().print(
+        f"Collected {len(trajs)} episodes (success {stats['success_rate']:.3f}, "
+        f"mean steps {stats['mean_steps']:.1f}); kept {len(kept)} in [bold]{path}[/]."
+    )
+    return 0
+
+
 def cmd_demo(args: Sequence[str]) -> int:
     """``agentgym demo``: evaluate the demo's policies side by side on its suite."""
     from agentgym.config import compose, group_options
@@ -185,7 +221,7 @@ def print_reports(reports: Sequence[Any], *, title: str) -> None:
 
 def _usage() -> str:
     lines = ["usage: agentgym COMMAND [key=value ...]", "", "commands:"]
-    lines += [f"  {name:<6} {text}" for name, text in COMMANDS.items()]
+    lines += [f"  {name:<8} {text}" for name, text in COMMANDS.items()]
     lines += ["", "Overrides are hydra's: policy=oracle suite=keydoor rollout.num_envs=16 ..."]
     return "\n".join(lines)
 
@@ -201,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(_usage() + "\n")
         return 0
     command, rest = argv[0], argv[1:]
-    handlers = {"envs": cmd_envs, "eval": cmd_eval, "demo": cmd_demo}
+    handlers = {"envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo}
     try:
         if command not in handlers:
             raise UnknownNameError("command", command, handlers)

@@ -66,7 +66,7 @@ class TextEnv(gym.Env[dict, str]):
 
     ``info`` carries ``won``, ``lost``, ``valid_action``, ``reward_terms`` (named parts that sum to
     the reward), ``task`` (``id``, ``type``, ``split``), ``subgoals_done``, ``step`` and, where the
-    task has an oracle, ``expert_action``.
+    task has an oracle, ``expert_action`` (and ``expert_thought`` where it can explain it).
 
     Args:
         task: A task instance; leave out to build ``task_class(**task_kwargs)``.
@@ -233,6 +233,9 @@ class TextEnv(gym.Env[dict, str]):
             expert = self.task.oracle(self._state)
             if expert is not None:
                 info["expert_action"] = expert
+                thought = self.task.rationale(self._state)
+                if thought:
+                    info["expert_thought"] = thought
         info.update(self.task.describe(self._state))
         return info
 

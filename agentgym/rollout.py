@@ -216,6 +216,7 @@ class RolloutEngine:
             history=list(run.history),
             last_action_error=obs["last_action_error"],
             expert_action=run.info.get("expert_action"),
+            expert_thought=run.info.get("expert_thought"),
         )
 
     @staticmethod

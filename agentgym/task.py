@@ -127,6 +127,13 @@ class Task(ABC, Generic[State]):
         """The expert's next action from ``state``, or ``None`` when the task has no oracle."""
         return None
 
+    def rationale(self, state: State) -> str | None:
+        """Why the oracle's next action makes sense, in a sentence (optional).
+
+        Used as the ``Thought:`` of demonstrations (``agentgym collect``, behaviour cloning).
+        """
+        return None
+
     def describe(self, state: State) -> dict[str, Any]:
         """Extra, JSON-serialisable facts about the state for ``info`` (optional)."""
         return {}

@@ -31,6 +31,7 @@ class AgentInput:
         last_action_error: Why the previous action failed ("" if it did not).
         expert_action: The env oracle's next action, where the env has one (used by
             :class:`~agentgym.policies.OraclePolicy`; learned policies must ignore it).
+        expert_thought: The oracle's reason for ``expert_action``, where the env gives one.
     """
 
     env_id: str
@@ -40,6 +41,7 @@ class AgentInput:
     history: list[Turn] = field(default_factory=list)
     last_action_error: str = ""
     expert_action: str | None = None
+    expert_thought: str | None = None
 
 
 @dataclass(kw_only=True)

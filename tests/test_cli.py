@@ -93,3 +93,28 @@ def test_console_script_demo(tmp_path) -> None:
     assert overall["oracle"] == 1.0
     assert overall["random"] < overall["oracle"]
     assert "agentgym demo" in proc.stdout
+
+
+def test_collect_writes_demonstrations_with_thoughts(tmp_path, capsys) -> None:
+    from agentgym.prompts import ReActFormat
+    from agentgym.storage import load_trajectories
+
+    assert main(["collect", "policy.think=true", "episodes=6", "group_size=2", "format=parquet",
+                 f"run.dir={tmp_path}", "run.name=c", "rollout.progress=false"]) == 0
+    trajs = load_trajectories(tmp_path / "c" / "trajectories.parquet")
+    assert len(trajs) == 12 and all(t.success for t in trajs)
+    assert [t.group for t in trajs] == [g for g in range(6) for _ in range(2)]
+    fmt = ReActFormat()
+    for step in trajs[0].steps:
+        assert step.raw_output.startswith("Thought: ") and "\nAction: " in step.raw_output
+        assert fmt.parse(step.raw_output) == step.action
+    assert "Collected 12 episodes (success 1.000" in capsys.readouterr().out
+
+
+def test_collect_only_success_drops_failures(tmp_path) -> None:
+    from agentgym.storage import load_trajectories
+
+    assert main(["collect", "policy=random", "episodes=10", "only_success=true",
+                 "+env.kwargs.size=4", "+env.kwargs.keys=2", "rollout.max_episode_steps=5",
+                 f"run.dir={tmp_path}", "run.name=r", "rollout.progress=false"]) == 0
+    assert load_trajectories(tmp_path / "r" / "trajectories.jsonl") == []

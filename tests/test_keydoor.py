@@ -341,3 +341,23 @@ def test_render_human_writes_to_stdout(capsys: pytest.CaptureFixture[str]):
 def test_unsupported_render_mode_raises():
     with pytest.raises(ConfigError, match="render_mode"):
         KeyDoorEnv(render_mode="rgb_array")
+
+
+def test_expert_thought_explains_each_oracle_action() -> None:
+    env = make("agentgym/KeyDoor-v0", size=4, keys=2)
+    _, info = env.reset(seed=3)
+    seen = set()
+    while "expert_action" in info:
+        thought, action = info["expert_thought"], info["expert_action"]
+        verb = action.split()[0]
+        seen.add(verb)
+        if verb == "take":
+            assert action.split()[1] in thought and "key lies here" in thought
+        elif verb == "unlock":
+            assert thought.startswith("I carry the") and action.split()[1] in thought
+        else:
+            assert thought.startswith(f"I go {action.split()[1]} towards the ")
+        _, _, term, trunc, info = env.step(action)
+        if term or trunc:
+            break
+    assert seen == {"take", "unlock", "go"}

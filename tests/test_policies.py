@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pytest
 from omegaconf import OmegaConf
@@ -23,6 +24,11 @@ def _input(admissible: Sequence[str] = (), expert: str | None = None) -> AgentIn
         admissible_actions=list(admissible),
         expert_action=expert,
     )
+
+
+@dataclass(kw_only=True)
+class FirstActionConfig:
+    """FirstAction takes no settings."""
 
 
 class FirstAction:
@@ -206,9 +212,7 @@ def test_unloadable_user_policy_names_the_field(name: str) -> None:
 
 def test_register_policy_adds_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(registry.POLICIES, "first", registry.POLICIES["oracle"])
-    register_policy(
-        "first", f"{__name__}:FirstAction", "agentgym.policies.base:OraclePolicyConfig"
-    )
+    register_policy("first", f"{__name__}:FirstAction", f"{__name__}:FirstActionConfig")
     assert isinstance(make_policy({"name": "first"}), FirstAction)
     with pytest.raises(UnknownNameError, match="Did you mean 'first'"):
         make_policy({"name": "firts"})

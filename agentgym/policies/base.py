@@ -71,15 +71,28 @@ class RandomPolicy:
 
 @dataclass(kw_only=True)
 class OraclePolicyConfig:
-    """Config of :class:`OraclePolicy` (it has no settings)."""
+    """Config of :class:`OraclePolicy`."""
+
+    think: bool = False
+    """Write ReAct text (``Thought: ...`` then ``Action: ...``) as the raw output, for
+    demonstrations; the thought is the env's ``expert_thought`` where it gives one."""
 
 
 class OraclePolicy:
     """Follows the environment's expert (``info["expert_action"]``): the upper baseline and the
     source of demonstrations for behaviour cloning and InversePRM.
+
+    Args:
+        think: Make the raw output ReAct text with a thought, as a model should write it.
     """
 
+    def __init__(self, *, think: bool = False) -> None:
+        self.think = think
+
     def act(self, batch: Sequence[AgentInput]) -> list[ActionOutput]:
+        from agentgym.prompts import ReActFormat
+
+        fmt = ReActFormat(think=True)
         out = []
         for inp in batch:
             if inp.expert_action is None:
@@ -88,5 +101,7 @@ class OraclePolicy:
                     "so the oracle policy cannot act in it. Fix: use a policy other than "
                     "'oracle' for this env, or implement Task.oracle()."
                 )
-            out.append(ActionOutput(text=inp.expert_action, action=inp.expert_action))
+            action = inp.expert_action
+            text = fmt.render_action(action, inp.expert_thought or "") if self.think else action
+            out.append(ActionOutput(text=text, action=action))
         return out

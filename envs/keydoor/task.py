@@ -33,6 +33,10 @@ SUBGOAL_REWARD = 0.1
 SPLIT_BUCKET = {"train": range(0, 8), "valid": range(8, 9), "test": range(9, 10)}
 
 
+def _a(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 @dataclass(frozen=True)
 class Layout:
     """The fixed parts of one maze."""
@@ -287,6 +291,33 @@ class KeyDoorTask(Task[MazeState]):
         if state not in self._plan:
             self._plan.update(self._search(state))
         return self._plan.get(state)
+
+    def rationale(self, state: MazeState) -> str | None:
+        """A one-sentence reason for the oracle's next action (the thought of demonstrations)."""
+        action = self.oracle(state)
+        if action is None:
+            return None
+        verb, _, rest = action.partition(" ")
+        if verb == "take":
+            colour = rest.split()[0]
+            return f"{_a(colour).capitalize()} {colour} key lies here; it opens the {colour} door."
+        if verb == "unlock":
+            colour = self._doors_here(state)[rest.split()[0]]
+            return f"I carry the {colour} key, so I can unlock the {colour} door to the {rest.split()[0]}."
+        return f"I go {rest} towards {self._next_milestone(state)}."
+
+    def _next_milestone(self, state: MazeState) -> str:
+        """What the oracle's walk is heading for: a key, a door or the exit."""
+        for _ in range(len(self._plan) + 1):
+            action = self._plan.get(state)
+            if action is None:
+                return "the exit"
+            if not action.startswith("go "):
+                colour = action.split()[1] if action.startswith("take") else (
+                    self._doors_here(state)[action.split()[1]])
+                return f"the {colour} key" if action.startswith("take") else f"the {colour} door"
+            state = self.apply(state, action).state
+        return "the exit"
 
     def _search(self, start: MazeState) -> dict[MazeState, str]:
         """Breadth-first search from ``start``; ``{state: action}`` along a shortest plan."""
