@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml setup.py $(VENV)/.torch
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml setup.py $(VENV)/.torch
-	$(BIN)/python -m pip install -e ".[dev,textworld,alfworld]"
+	$(BIN)/python -m pip install -e ".[dev,web,textworld,alfworld]"
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -38,7 +38,12 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(BIN)/agentgym demo
 
-test: install-test
+# A Chromium for the web tests: Playwright's own download where it can reach its servers, else
+# Debian's chromium package (as root with apt). Skipped when one is already there.
+browser: install-test
+	$(BIN)/python -m agentgym.browser install
+
+test: install-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
