@@ -17,6 +17,8 @@ __all__ = [
     "UnknownNameError",
     "SchemaError",
     "WorkerError",
+    "MissingExtraError",
+    "require",
     "closest",
 ]
 
@@ -113,3 +115,23 @@ class SchemaError(AgentGymError, ValueError):
 
 class WorkerError(AgentGymError, RuntimeError):
     """An environment worker process failed; the message carries its traceback."""
+
+
+class MissingExtraError(AgentGymError, ImportError):
+    """An optional dependency (an extra such as ``web`` or ``alfworld``) is not installed."""
+
+    def __init__(self, feature: str, extra: str, missing: Iterable[str]) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {', '.join(missing)}, which cannot be imported. Fix: "
+            f"`pip install 'agentgym[{extra}]'` (or `make test`, which installs every extra)."
+        )
+
+
+def require(feature: str, extra: str, modules: Iterable[str]) -> None:
+    """Raise :class:`MissingExtraError` unless every module in ``modules`` can be imported."""
+    from importlib.util import find_spec
+
+    missing = [m for m in modules if find_spec(m) is None]
+    if missing:
+        raise MissingExtraError(feature, extra, missing)
