@@ -229,7 +229,10 @@ def _usage() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agentgym`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=os.environ.get("AGENTGYM_LOG", "WARNING"))
+    # Other libraries stay at WARNING; agentgym's own progress notes (e.g. "Generating 10
+    # TextWorld games ...") show at INFO. AGENTGYM_LOG=DEBUG (or WARNING) changes agentgym's level.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("agentgym").setLevel(os.environ.get("AGENTGYM_LOG", "INFO").upper())
     # Like `python -m`, let `env.id=mymodule:...` and `policy.name=mymodule:...` import from here.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
