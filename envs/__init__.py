@@ -15,6 +15,14 @@ BUILTIN: dict[str, dict] = {
         "entry_point": "agentgym.envs.keydoor.env:KeyDoorEnv",
         "max_episode_steps": 50,
     },
+    "agentgym/TextWorld-v0": {
+        "entry_point": "agentgym.envs.textworld.env:TextWorldEnv",
+        "max_episode_steps": 100,
+    },
+    "agentgym/Household-v0": {
+        "entry_point": "agentgym.envs.household.env:HouseholdEnv",
+        "max_episode_steps": 50,
+    },
 }
 
 for _id, _kw in BUILTIN.items():

@@ -21,6 +21,10 @@ __all__ = ["POLICIES", "make_policy", "register_policy"]
 POLICIES: dict[str, tuple[str, str]] = {
     "random": ("agentgym.policies.base:RandomPolicy", "agentgym.policies.base:RandomPolicyConfig"),
     "oracle": ("agentgym.policies.base:OraclePolicy", "agentgym.policies.base:OraclePolicyConfig"),
+    "household_demonstrator": (
+        "agentgym.envs.household.demonstrator:HouseholdDemonstrator",
+        "agentgym.envs.household.demonstrator:HouseholdDemonstratorConfig",
+    ),
 }
 
 
