@@ -434,40 +434,6 @@ def test_pddl_problem_errors_are_clear(tmp_path: Path):
         parse_problem((tmp_path / "bad.pddl").read_text())
 
 
-@pytest.mark.slow
-def test_text_and_admissible_commands_match_alfworlds_engine(tmp_path_factory):
-    """Our engine against ALFWorld's, command by command, on exported tasks of every type."""
-    ae = pytest.importorskip("agentgym.envs.household.alfworld_engine")
-    if not ae.alfworld_available():
-        pytest.skip("ALFWorld's engine is not installed (pip install agentgym[alfworld])")
-    task, rng = HouseholdTask(), random.Random(7)
-    picks = {}
-    for index in range(0, 3553, 37):
-        picks.setdefault(task_def("train", index).goal.task_type, index)
-    first = build_engine(task_def("train", 0))[1]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ALFWORLD_DATA", str(tmp_path_factory.mktemp("alfworld_data")))
-        scratch = tmp_path_factory.mktemp("eng")
-        with ae.AlfworldEngine(export_problem(first), scratch_dir=scratch) as ref:
-            for kind, index in sorted(picks.items()):
-                engine, state = build_engine(task_def("train", index))
-                ref.load(export_problem(state), task=engine.goal.text)
-                text, admissible, _ = ref.reset()
-                assert text == engine.intro(state) and admissible == engine.admissible(state), kind
-                for _ in range(20):
-                    expert = task.oracle(state)
-                    options = admissible + ["take x from y"]
-                    action = expert if rng.random() < 0.4 else rng.choice(options)
-                    outcome = task.apply(state, action)
-                    text, admissible, won, _ = ref.step(action)
-                    state = outcome.state
-                    assert text == outcome.text, (kind, action)
-                    assert admissible == engine.admissible(state), (kind, action)
-                    assert won == state.won, (kind, action)
-                    if won:
-                        break
-
-
 # -- speed (measured, not asserted) -------------------------------------------------------------
 
 
