@@ -19,6 +19,10 @@ BUILTIN: dict[str, dict] = {
         "entry_point": "agentgym.envs.textworld.env:TextWorldEnv",
         "max_episode_steps": 100,
     },
+    "agentgym/ALFWorld-v0": {
+        "entry_point": "agentgym.envs.alfworld.env:ALFWorldEnv",
+        "max_episode_steps": 50,
+    },
     "agentgym/Household-v0": {
         "entry_point": "agentgym.envs.household.env:HouseholdEnv",
         "max_episode_steps": 50,
