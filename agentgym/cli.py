@@ -35,7 +35,7 @@ COMMANDS = {
     "envs": "List the registered environments.",
     "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
-    "demo": "Run the embedded default job (random vs oracle on the key-door suite).",
+    "demo": "Run the embedded default job (baselines side by side on the household world).",
 }
 
 
