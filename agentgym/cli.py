@@ -1,4 +1,5 @@
-"""The ``agentgym`` command line: ``envs``, ``eval`` and ``demo`` over hydra configs.
+"""The ``agentgym`` command line: ``envs``, ``eval``, ``collect`` and ``demo`` over hydra configs,
+and ``serve``.
 
 Usage::
 
@@ -9,12 +10,15 @@ Usage::
     agentgym collect env.id=agentgym/KeyDoor-v0 policy.think=true episodes=500  # demonstrations
     agentgym demo                                        # the embedded default job
     agentgym eval --cfg suite=keydoor                    # print the composed config and stop
+    agentgym serve --echo --port 8000                    # OpenAI-compatible test server
 
-Everything after the command is a hydra override (``key=value``, ``group=option``).
+Everything after ``envs|eval|collect|demo`` is a hydra override (``key=value``,
+``group=option``); ``serve`` takes plain options (``agentgym serve --help``).
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -36,6 +40,7 @@ COMMANDS = {
     "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
     "demo": "Run the embedded default job (baselines side by side on the household world).",
+    "serve": "Serve a model as an OpenAI-compatible chat endpoint on 127.0.0.1 (see --help).",
 }
 
 
@@ -194,6 +199,76 @@ def cmd_demo(args: Sequence[str]) -> int:
     return 0
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises (exit code 2 through :func:`main`) instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise AgentGymError(f"{message}. Fix: see `{self.prog} --help`.")
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    """The options of ``agentgym serve``."""
+    parser = _ArgumentParser(
+        prog="agentgym serve",
+        description="Serve a model as an OpenAI-compatible /v1/chat/completions endpoint on "
+        "127.0.0.1, batching concurrent requests into one generator call.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--policy-path", help="local model directory (transformers format)")
+    source.add_argument("--echo", action="store_true",
+                        help="deterministic test generator: the first admissible action")
+    parser.add_argument("--host", default="127.0.0.1", help="only 127.0.0.1/localhost allowed")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (0: any free one)")
+    parser.add_argument("--model-name", default=None,
+                        help="name clients send as 'model' (default: echo, or the path)")
+    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--batch-wait-ms", type=float, default=5.0,
+                        help="how long to collect concurrent requests into one batch")
+    parser.add_argument("--max-tokens-limit", type=int, default=4096)
+    parser.add_argument("--device", default="auto", help="with --policy-path: auto, cpu, cuda, ...")
+    parser.add_argument("--dtype", default="auto", help="with --policy-path: auto, bfloat16, ...")
+    return parser
+
+
+def build_server(args: Sequence[str]):
+    """The :class:`~agentgym.serve.ChatServer` that ``agentgym serve ARGS`` runs (not started)."""
+    from agentgym.serve import ChatServer, echo_generator, hf_generator
+
+    opts = serve_parser().parse_args(list(args))
+    if opts.echo:
+        generate, name = echo_generator, "echo"
+    elif opts.policy_path:
+        generate = hf_generator(opts.policy_path, device=opts.device, dtype=opts.dtype)
+        name = opts.policy_path
+    else:
+        raise AgentGymError(
+            "agentgym serve needs a model. Fix: give --policy-path DIR (a transformers model "
+            "directory) or --echo (the deterministic test generator)."
+        )
+    return ChatServer(
+        generate, host=opts.host, port=opts.port, model=opts.model_name or name,
+        max_batch_size=opts.max_batch_size, max_wait_s=opts.batch_wait_ms / 1000.0,
+        max_tokens_limit=opts.max_tokens_limit,
+    )
+
+
+def cmd_serve(args: Sequence[str]) -> int:
+    """``agentgym serve [--echo | --policy-path DIR] [--port N]``: serve until Ctrl-C."""
+    if "-h" in args or "--help" in args:
+        sys.stdout.write(serve_parser().format_help())
+        return 0
+    server = build_server(args)
+    _console().print(
+        f"Serving model [bold]{server.model}[/] at [bold]{server.url}[/] "
+        "(POST /chat/completions, GET /models). Ctrl-C stops."
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.close()
+    return 0
+
+
 def print_reports(reports: Sequence[Any], *, title: str) -> None:
     """One table of every report's rows."""
     from rich.table import Table
@@ -240,7 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(_usage() + "\n")
         return 0
     command, rest = argv[0], argv[1:]
-    handlers = {"envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo}
+    handlers = {
+        "envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo,
+        "serve": cmd_serve,
+    }
     try:
         if command not in handlers:
             raise UnknownNameError("command", command, handlers)

@@ -27,3 +27,25 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section("ALFWorld fidelity")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A tiny llama-style checkpoint (tokenizer trained on env text), built once per session."""
+    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"), episodes=8,
+                                config=TinyModelConfig(arch="llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_checkpoint(tiny_checkpoint, tmp_path_factory) -> Path:
+    """A tiny qwen2-style checkpoint sharing :func:`tiny_checkpoint`'s tokenizer."""
+    from transformers import AutoTokenizer
+
+    from agentgym.models import build_tiny_model
+
+    path = tmp_path_factory.mktemp("tiny-qwen2")
+    build_tiny_model(path, tokenizer=AutoTokenizer.from_pretrained(tiny_checkpoint),
+                     arch="qwen2", hidden_size=128, layers=2, heads=4, kv_heads=2, seed=1)
+    return path

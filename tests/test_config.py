@@ -19,6 +19,10 @@ def test_groups_are_found_in_the_package() -> None:
     assert {"keydoor", "smoke"} <= set(group_options("suite"))
 
 
+#: Policies whose YAML leaves a required field null (no default can be right) -> that field.
+REQUIRED_FIELD = {"hf": "policy.path"}
+
+
 @pytest.mark.parametrize("option", group_options("policy"))
 def test_every_policy_yaml_builds_its_policy(option: str) -> None:
     cfg = compose("eval", [f"policy={option}"])
@@ -29,6 +33,11 @@ def test_every_policy_yaml_builds_its_policy(option: str) -> None:
     assert yaml_keys == fields, f"conf/policy/{option}.yaml keys differ from {config_cls.__name__}"
     params = inspect.signature(_load(policy_path)).parameters
     assert fields == {n for n in params if n != "self"}, "config fields must match the constructor"
+    if option in REQUIRED_FIELD:  # the error names the field and the fix
+        with pytest.raises(ConfigError, match="Fix:") as err:
+            make_policy(cfg.policy)
+        assert err.value.field == REQUIRED_FIELD[option]
+        return
     assert hasattr(make_policy(cfg.policy), "act")
 
 

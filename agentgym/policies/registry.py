@@ -21,9 +21,14 @@ __all__ = ["POLICIES", "make_policy", "register_policy"]
 POLICIES: dict[str, tuple[str, str]] = {
     "random": ("agentgym.policies.base:RandomPolicy", "agentgym.policies.base:RandomPolicyConfig"),
     "oracle": ("agentgym.policies.base:OraclePolicy", "agentgym.policies.base:OraclePolicyConfig"),
+    "hf": ("agentgym.policies.hf:HFPolicy", "agentgym.policies.hf:HFPolicyConfig"),
     "household_demonstrator": (
         "agentgym.envs.household.demonstrator:HouseholdDemonstrator",
         "agentgym.envs.household.demonstrator:HouseholdDemonstratorConfig",
+    ),
+    "openai": (
+        "agentgym.policies.openai:OpenAIPolicy",
+        "agentgym.policies.openai:OpenAIPolicyConfig",
     ),
 }
 

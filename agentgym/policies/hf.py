@@ -1,0 +1,338 @@
+"""``HFPolicy``: any transformers causal LM as an agent, with the token data trainers need.
+
+The model and tokenizer load with ``from_pretrained`` (a local folder or a hub id). Each
+:meth:`HFPolicy.act` builds one ReAct prompt per input, left-pads the batch and makes **one**
+``generate`` call. Generation stops per row at the end of the ``Action:`` line (or at eos, or after
+``max_new_tokens``). Each :class:`~agentgym.types.ActionOutput` carries the unpadded prompt ids,
+exactly the generated ids up to and including the stop token, and their log-probabilities.
+
+torch and transformers are imported when a policy is built, never when agentgym is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentgym.errors import ConfigError
+from agentgym.prompts import ReActFormat
+from agentgym.types import ActionOutput, AgentInput
+
+__all__ = ["HFPolicy", "HFPolicyConfig"]
+
+log = logging.getLogger(__name__)
+
+_DTYPES = ("auto", "float32", "bfloat16", "float16")
+#: Same rule as ReActFormat.parse: the action follows an ``Action:``; its line's newline ends it.
+_ACTION_LINE = re.compile(r"\baction\s*:[^\n]*\n", re.IGNORECASE)
+
+
+@dataclass(kw_only=True)
+class HFPolicyConfig:
+    """Config of :class:`HFPolicy`."""
+
+    path: str | None = None
+    """Local checkpoint folder or hub id loaded with ``from_pretrained`` (required)."""
+    temperature: float = 1.0
+    """Sampling temperature; 0 means greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling mass (1.0 keeps every token)."""
+    max_new_tokens: int = 64
+    """Most tokens generated per action."""
+    device: str = "auto"
+    """``auto`` (cuda when available, else cpu), ``cpu``, ``cuda``, ``cuda:1``, ..."""
+    dtype: str = "auto"
+    """``auto`` (bfloat16 on cuda, float32 on cpu), ``float32``, ``bfloat16`` or ``float16``."""
+    history_turns: int = 8
+    """Past turns shown in the prompt (fewer when the prompt would exceed max_prompt_tokens)."""
+    max_prompt_tokens: int = 2048
+    """Longest prompt; also capped by the model's context minus max_new_tokens."""
+    seed: int = 0
+    """Seed of the policy's own sampling random stream."""
+    think: bool = True
+    """Ask for a ``Thought:`` line before the ``Action:`` line."""
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ConfigError(
+                "policy.path",
+                "missing: the hf policy needs a model checkpoint.",
+                "pass policy.path=<local folder or hub id>; for a tiny local model run "
+                "`python -m agentgym.models.tiny runs/tiny` and use policy.path=runs/tiny.",
+            )
+        if self.temperature < 0:
+            raise ConfigError("policy.temperature", f"must be >= 0, got {self.temperature}.",
+                              "use 0 for greedy or 1.0 to sample.")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError("policy.top_p", f"must be in (0, 1], got {self.top_p}.", "use 1.0.")
+        for name in ("max_new_tokens", "max_prompt_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(self, name)}.")
+        if self.history_turns < 0:
+            raise ConfigError("policy.history_turns", f"must be >= 0, got {self.history_turns}.")
+        if self.dtype not in _DTYPES:
+            raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
+                              f"use one of: {', '.join(_DTYPES)}.")
+
+
+def _stopping_criteria_class():
+    from transformers import StoppingCriteria
+
+    class ActionLineStop(StoppingCriteria):
+        """Per row: done at eos, or at the first newline that ends an ``Action:`` line.
+
+        Remembers where each row stopped (``stop_at``: number of generated tokens), so the
+        caller can cut the padding that ``generate`` appends to finished rows.
+        """
+
+        def __init__(self, tokenizer, prompt_len: int, batch: int, eos_ids: set[int]) -> None:
+            self.tokenizer, self.prompt_len, self.eos_ids = tokenizer, prompt_len, eos_ids
+            self.texts = [""] * batch
+            self.stop_at: list[int | None] = [None] * batch
+            self.reasons = ["length"] * batch
+
+        def __call__(self, input_ids, scores, **kwargs):
+            import torch
+
+            n = input_ids.shape[1] - self.prompt_len
+            last = input_ids[:, -1].tolist()
+            for row, token in enumerate(last):
+                if self.stop_at[row] is not None:
+                    continue
+                if token in self.eos_ids:
+                    self.stop_at[row], self.reasons[row] = n, "eos"
+                    continue
+                # Decoding token by token may split a multi-byte character; the stop rule only
+                # looks at ASCII ("Action:" and "\n"), which byte-level tokens never split.
+                self.texts[row] += self.tokenizer.decode([token])
+                if "\n" in self.texts[row] and _ACTION_LINE.search(self.texts[row]):
+                    self.stop_at[row], self.reasons[row] = n, "action_line"
+            done = [s is not None for s in self.stop_at]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return ActionLineStop
+
+
+class HFPolicy:
+    """A transformers causal LM acting through ReAct prompts, batched.
+
+    The prompt is the tokenizer's chat template applied to ``ReActFormat(...).messages(inp)``
+    (with the generation prompt), or, for a tokenizer without a template, the system and user
+    texts joined by blank lines. When a prompt is longer than ``max_prompt_tokens``, the oldest
+    history turns are dropped first; only if that is not enough are tokens cut from the left.
+
+    ``action_logprobs`` are the log-probabilities of the generated tokens under the model itself:
+    ``log_softmax`` of the raw logits, *before* temperature and top-p. They equal what a trainer
+    recomputes with a forward pass on ``prompt_ids + action_ids`` (the quantity PPO's ratio and
+    the KL term need), not the probabilities of the warped sampling distribution.
+
+    Args:
+        path: Local checkpoint folder or hub id.
+        temperature: Sampling temperature; 0 is greedy.
+        top_p: Nucleus sampling mass.
+        max_new_tokens: Most tokens generated per action.
+        device: ``auto``, ``cpu``, ``cuda``, ...
+        dtype: ``auto`` (bfloat16 on cuda, float32 on cpu) or a dtype name.
+        history_turns: Past turns shown in the prompt.
+        max_prompt_tokens: Longest prompt in tokens.
+        seed: Seed of the policy's own random stream (the global torch stream is untouched).
+        think: Ask for a thought before the action.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        max_new_tokens: int = 64,
+        device: str = "auto",
+        dtype: str = "auto",
+        history_turns: int = 8,
+        max_prompt_tokens: int = 2048,
+        seed: int = 0,
+        think: bool = True,
+    ) -> None:
+        config = HFPolicyConfig(
+            path=path, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+            device=device, dtype=dtype, history_turns=history_turns,
+            max_prompt_tokens=max_prompt_tokens, seed=seed, think=think,
+        )
+        self.config = config
+        self.tokenizer, self.model = _load(config)
+        self.device = self.model.device
+        self.format = ReActFormat(think=think, history_turns=history_turns)
+        context = getattr(self.model.config, "max_position_embeddings", None)
+        self.max_prompt_tokens = max_prompt_tokens
+        if context:
+            self.max_prompt_tokens = max(1, min(max_prompt_tokens, context - max_new_tokens))
+        self.eos_ids = _eos_ids(self.tokenizer, self.model)
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else min(self.eos_ids))
+        self._rng_state = _seeded_rng_state(seed, self.device)
+
+    # --- prompts -------------------------------------------------------------------------------
+
+    def _render(self, inp: AgentInput, history_turns: int) -> list[int]:
+        fmt = self.format
+        if history_turns != fmt.history_turns:
+            fmt = ReActFormat(think=self.config.think, history_turns=history_turns)
+        messages = fmt.messages(inp)
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False
+            )
+        else:
+            text = "\n\n".join(m["content"] for m in messages) + "\n\n"
+        # The template already holds any bos/special tokens the model expects.
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_ids(self, inp: AgentInput) -> tuple[list[int], bool]:
+        """Token ids of the prompt for ``inp`` and whether it had to be cut.
+
+        Drops the oldest history turns until the prompt fits ``max_prompt_tokens``; if even no
+        history is too long, keeps the last ``max_prompt_tokens`` tokens.
+        """
+        turns = min(self.config.history_turns, len(inp.history))
+        ids = self._render(inp, turns)
+        while len(ids) > self.max_prompt_tokens and turns > 0:
+            turns -= 1
+            ids = self._render(inp, turns)
+        if len(ids) > self.max_prompt_tokens:
+            log.warning("prompt of %d tokens cut to its last %d", len(ids), self.max_prompt_tokens)
+            return ids[-self.max_prompt_tokens:], True
+        return ids, turns < min(self.config.history_turns, len(inp.history))
+
+    # --- acting --------------------------------------------------------------------------------
+
+    def act(self, batch: Sequence[AgentInput]) -> list[ActionOutput]:
+        """One action per input, from one batched ``generate`` call."""
+        if not batch:
+            return []
+        prompts = [self.prompt_ids(inp) for inp in batch]
+        generated, logprobs, stops = self._generate([ids for ids, _ in prompts])
+        out = []
+        for (ids, cut), gen, lps, (n, reason) in zip(prompts, generated, logprobs, stops):
+            action_ids = gen[:n]
+            text = self.tokenizer.decode(action_ids, skip_special_tokens=True)
+            out.append(ActionOutput(
+                text=text,
+                action=self.format.parse(text),
+                prompt_ids=ids,
+                action_ids=action_ids,
+                action_logprobs=lps[:n],
+                meta={"finish_reason": reason, "prompt_truncated": cut},
+            ))
+        return out
+
+    def _generate(self, prompts: list[list[int]]):
+        """Left-pad, generate once, and return per row: ids, log-probs, (length, finish reason)."""
+        import torch
+
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, ids in enumerate(prompts):
+            input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+            attention[row, width - len(ids):] = 1
+        stop = _stopping_criteria_class()(self.tokenizer, width, len(prompts), self.eos_ids)
+        from transformers import StoppingCriteriaList
+
+        with torch.random.fork_rng(devices=self._rng_devices()), torch.inference_mode():
+            self._set_rng()
+            result = self.model.generate(
+                input_ids=input_ids.to(self.device),
+                attention_mask=attention.to(self.device),
+                generation_config=self._generation_config(),
+                stopping_criteria=StoppingCriteriaList([stop]),
+            )
+            self._rng_state = self._get_rng()
+            new = result.sequences[:, width:]
+            # Raw logits (before temperature / top-p): the policy's own log-probabilities.
+            logits = torch.stack(result.logits, dim=1).float()
+            logprobs = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+        generated, lps = new.tolist(), logprobs.tolist()
+        stops = [(n if n is not None else len(generated[0]), reason)
+                 for n, reason in zip(stop.stop_at, stop.reasons)]
+        return generated, lps, stops
+
+    def _generation_config(self):
+        from transformers import GenerationConfig
+
+        c = self.config
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": c.max_new_tokens,
+            "eos_token_id": sorted(self.eos_ids),
+            "pad_token_id": self.pad_id,
+            "do_sample": c.temperature > 0,
+            "return_dict_in_generate": True,
+            "output_logits": True,
+        }
+        if c.temperature > 0:  # top_k=0: only temperature and top-p shape the distribution
+            kwargs.update(temperature=c.temperature, top_p=c.top_p, top_k=0)
+        return GenerationConfig(**kwargs)
+
+    # --- the policy's own random stream --------------------------------------------------------
+
+    def _rng_devices(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    def _set_rng(self) -> None:
+        import torch
+
+        cpu, cuda = self._rng_state
+        torch.random.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda, self.device)
+
+    def _get_rng(self):
+        import torch
+
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return torch.random.get_rng_state(), cuda
+
+
+def _seeded_rng_state(seed: int, device):
+    import torch
+
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+        return torch.random.get_rng_state(), cuda
+
+
+def _eos_ids(tokenizer, model) -> set[int]:
+    ids: set[int] = set()
+    for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
+        if source is None:
+            continue
+        ids.update(source if isinstance(source, (list, tuple)) else [source])
+    return ids
+
+
+def _load(config: HFPolicyConfig):
+    """Tokenizer and model from ``config.path``, on the chosen device and dtype, in eval mode."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = config.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = config.dtype
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(config.path)
+        model = AutoModelForCausalLM.from_pretrained(config.path, dtype=getattr(torch, dtype))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            "policy.path",
+            f"cannot load a causal LM from {config.path!r}: {exc}",
+            "give a folder written by save_pretrained (config.json, weights, tokenizer) or a "
+            "hub id that is reachable; `python -m agentgym.models.tiny runs/tiny` makes one.",
+        ) from exc
+    return tokenizer, model.to(device).eval()
