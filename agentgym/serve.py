@@ -517,33 +517,19 @@ def hf_generator(path: str, **kwargs: Any) -> Generator:
     generation stops at the end of the ``Action:`` line. The returned generator also has
     ``count_tokens`` (the tokenizer's count), which :class:`ChatServer` uses for ``usage``.
     """
-    import dataclasses
-
     from agentgym.policies.hf import HFPolicy  # imports torch and transformers when built
 
     policy = HFPolicy(path, **kwargs)
-    base = policy.config
     tokenizer = policy.tokenizer
-
-    def render(messages: list[Message]) -> list[int]:
-        # The same prompt text HFPolicy builds from an AgentInput, here from the messages given.
-        if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                 tokenize=False)
-        else:
-            text = "\n\n".join(m["content"] for m in messages) + "\n\n"
-        ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
-        return ids[-policy.max_prompt_tokens:]
 
     def generate(batch: list[list[Message]], params: GenerationParams) -> list[str]:
         greedy = params.temperature == 0 or params.top_p == 0
-        policy.config = dataclasses.replace(
-            base, temperature=0.0 if greedy else params.temperature,
-            top_p=1.0 if greedy else params.top_p, max_new_tokens=params.max_tokens,
+        return policy.complete(
+            batch,
+            temperature=0.0 if greedy else params.temperature,
+            top_p=1.0 if greedy else params.top_p,
+            max_new_tokens=params.max_tokens,
         )
-        generated, _, stops = policy._generate([render(m) for m in batch])
-        return [tokenizer.decode(ids[:n], skip_special_tokens=True)
-                for ids, (n, _) in zip(generated, stops)]
 
     generate.count_tokens = lambda text: len(  # type: ignore[attr-defined]
         tokenizer(text, add_special_tokens=False)["input_ids"])

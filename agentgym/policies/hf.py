@@ -11,6 +11,8 @@ torch and transformers are imported when a policy is built, never when agentgym 
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 from collections.abc import Sequence
@@ -180,15 +182,41 @@ class HFPolicy:
         fmt = self.format
         if history_turns != fmt.history_turns:
             fmt = ReActFormat(think=self.config.think, history_turns=history_turns)
-        messages = fmt.messages(inp)
+        return self.render_messages(fmt.messages(inp))
+
+    def render_messages(self, messages: Sequence[dict[str, str]]) -> list[int]:
+        """Token ids of chat ``messages`` with a generation prompt (the chat template if any)."""
         if getattr(self.tokenizer, "chat_template", None):
             text = self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False
+                list(messages), add_generation_prompt=True, tokenize=False
             )
         else:
             text = "\n\n".join(m["content"] for m in messages) + "\n\n"
         # The template already holds any bos/special tokens the model expects.
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def complete(
+        self,
+        conversations: Sequence[Sequence[dict[str, str]]],
+        *,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_new_tokens: int | None = None,
+    ) -> list[str]:
+        """Generate a reply to each chat in one batched call (what ``agentgym serve`` runs).
+
+        Sampling settings default to the policy's; generation stops at the end of the
+        ``Action:`` line as in :meth:`act`. Prompts longer than ``max_prompt_tokens`` keep their
+        last tokens.
+        """
+        if not conversations:
+            return []
+        overrides = {k: v for k, v in (("temperature", temperature), ("top_p", top_p),
+                                       ("max_new_tokens", max_new_tokens)) if v is not None}
+        prompts = [self.render_messages(m)[-self.max_prompt_tokens:] for m in conversations]
+        generated, _, stops = self._generate(prompts, **overrides)
+        return [self.tokenizer.decode(ids[:n], skip_special_tokens=True)
+                for ids, (n, _) in zip(generated, stops)]
 
     def prompt_ids(self, inp: AgentInput) -> tuple[list[int], bool]:
         """Token ids of the prompt for ``inp`` and whether it had to be cut.
@@ -228,7 +256,7 @@ class HFPolicy:
             ))
         return out
 
-    def _generate(self, prompts: list[list[int]]):
+    def _generate(self, prompts: list[list[int]], **overrides: Any):
         """Left-pad, generate once, and return per row: ids, log-probs, (length, finish reason)."""
         import torch
 
@@ -246,7 +274,7 @@ class HFPolicy:
             result = self.model.generate(
                 input_ids=input_ids.to(self.device),
                 attention_mask=attention.to(self.device),
-                generation_config=self._generation_config(),
+                generation_config=self._generation_config(**overrides),
                 stopping_criteria=StoppingCriteriaList([stop]),
             )
             self._rng_state = self._get_rng()
@@ -259,10 +287,10 @@ class HFPolicy:
                  for n, reason in zip(stop.stop_at, stop.reasons)]
         return generated, lps, stops
 
-    def _generation_config(self):
+    def _generation_config(self, **overrides: Any):
         from transformers import GenerationConfig
 
-        c = self.config
+        c = dataclasses.replace(self.config, **overrides) if overrides else self.config
         kwargs: dict[str, Any] = {
             "max_new_tokens": c.max_new_tokens,
             "eos_token_id": sorted(self.eos_ids),
