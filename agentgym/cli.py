@@ -39,6 +39,7 @@ COMMANDS = {
     "envs": "List the registered environments.",
     "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
+    "model": "`model init PATH`: build a tiny local model (tokenizer on env text + Llama/Qwen2).",
     "demo": "Run the embedded default job (baselines side by side on the household world).",
     "serve": "Serve a model as an OpenAI-compatible chat endpoint on 127.0.0.1 (see --help).",
 }
@@ -168,6 +169,16 @@ def cmd_collect(args: Sequence[str]) -> int:
         f"mean steps {stats['mean_steps']:.1f}); kept {len(kept)} in [bold]{path}[/]."
     )
     return 0
+
+
+def cmd_model(args: Sequence[str]) -> int:
+    """``agentgym model init PATH [options]``: a tiny checkpoint in Hugging Face format."""
+    if not args or args[0] != "init":
+        raise UnknownNameError("model command", args[0] if args else "", ["init"],
+                               fix="Usage: agentgym model init PATH [--arch qwen2 ...].")
+    from agentgym.models.tiny import main as tiny_main
+
+    return tiny_main(list(args[1:]))
 
 
 def cmd_demo(args: Sequence[str]) -> int:
@@ -317,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     handlers = {
         "envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo,
-        "serve": cmd_serve,
+        "serve": cmd_serve, "model": cmd_model,
     }
     try:
         if command not in handlers:

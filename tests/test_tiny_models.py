@@ -114,3 +114,17 @@ def test_importing_agentgym_models_loads_no_torch() -> None:
     code = "import sys, agentgym, agentgym.models, agentgym.policies.hf; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_agentgym_model_init_builds_a_loadable_checkpoint(tmp_path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agentgym.cli import main
+
+    out = tmp_path / "tiny"
+    assert main(["model", "init", str(out), "--layers", "1", "--hidden-size", "64",
+                 "--heads", "2", "--episodes", "2", "--vocab-size", "512"]) == 0
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert tokenizer.chat_template and model.config.num_hidden_layers == 1
+    assert main(["model", "train"]) == 2

@@ -10,7 +10,7 @@ Example:
     >>> tok = train_tokenizer(env_corpus(), path="runs/tiny")       # doctest: +SKIP
     >>> build_tiny_model("runs/tiny", tokenizer=tok)                # doctest: +SKIP
 
-or from the shell: ``python -m agentgym.models.tiny runs/tiny``.
+or from the shell: ``agentgym model init runs/tiny``.
 
 torch and transformers are imported inside the functions, so importing this module stays light.
 """
@@ -259,8 +259,8 @@ def make_tiny_checkpoint(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agentgym.models.tiny OUT_DIR [--arch qwen2] ...``: save a tiny checkpoint."""
-    parser = argparse.ArgumentParser(prog="python -m agentgym.models.tiny", description=main.__doc__)
+    """``agentgym model init OUT_DIR [--arch qwen2] ...``: save a tiny checkpoint."""
+    parser = argparse.ArgumentParser(prog="agentgym model init", description=main.__doc__)
     parser.add_argument("path", help="output folder")
     parser.add_argument("--arch", default="llama", choices=ARCHS)
     parser.add_argument("--hidden-size", type=int, default=256)

@@ -63,7 +63,7 @@ class HFPolicyConfig:
                 "policy.path",
                 "missing: the hf policy needs a model checkpoint.",
                 "pass policy.path=<local folder or hub id>; for a tiny local model run "
-                "`python -m agentgym.models.tiny runs/tiny` and use policy.path=runs/tiny.",
+                "`agentgym model init runs/tiny` and use policy.path=runs/tiny.",
             )
         if self.temperature < 0:
             raise ConfigError("policy.temperature", f"must be >= 0, got {self.temperature}.",
@@ -361,6 +361,6 @@ def _load(config: HFPolicyConfig):
             "policy.path",
             f"cannot load a causal LM from {config.path!r}: {exc}",
             "give a folder written by save_pretrained (config.json, weights, tokenizer) or a "
-            "hub id that is reachable; `python -m agentgym.models.tiny runs/tiny` makes one.",
+            "hub id that is reachable; `agentgym model init runs/tiny` makes one.",
         ) from exc
     return tokenizer, model.to(device).eval()
