@@ -8,8 +8,10 @@ from agentgym.rewards.base import (
     StepRewarder,
     apply_rewarders,
 )
+from agentgym.rewards.grounding import AdmissibleReward
 
 __all__ = [
+    "AdmissibleReward",
     "Composite",
     "CompositeConfig",
     "OutcomeReward",
