@@ -184,7 +184,7 @@ def test_eval_cli_with_a_tiny_checkpoint(tiny_checkpoint: Path, tmp_path: Path) 
 
 
 def test_missing_or_bad_path_says_how_to_fix_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"policy.path.*agentgym.models.tiny"):
+    with pytest.raises(ConfigError, match=r"policy.path.*agentgym model init"):
         HFPolicyConfig()
     with pytest.raises(ConfigError, match=r"policy.path.*cannot load"):
         HFPolicy(str(tmp_path / "nothing-here"))

@@ -23,7 +23,7 @@ from agentgym.errors import ConfigError
 from agentgym.prompts import ReActFormat
 from agentgym.types import ActionOutput, AgentInput
 
-__all__ = ["HFPolicy", "HFPolicyConfig"]
+__all__ = ["HFPolicy", "HFPolicyConfig", "fit_prompt", "render_prompt"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,54 @@ class HFPolicyConfig:
         if self.dtype not in _DTYPES:
             raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(_DTYPES)}.")
+
+
+def render_prompt(tokenizer, messages: Sequence[dict[str, str]]) -> list[int]:
+    """Token ids of chat ``messages`` with a generation prompt.
+
+    The tokenizer's chat template when it has one; otherwise the message contents joined by
+    blank lines (plus a trailing blank line). Trainers call this to see exactly what
+    :class:`HFPolicy` feeds the model.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True,
+                                             tokenize=False)
+    else:
+        text = "\n\n".join(m["content"] for m in messages) + "\n\n"
+    # The template already holds any bos/special tokens the model expects.
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _render_turns(tokenizer, fmt: ReActFormat, inp: AgentInput, turns: int) -> list[int]:
+    """Prompt ids for ``inp`` showing at most ``turns`` history turns."""
+    if turns != fmt.history_turns:
+        fmt = ReActFormat(think=fmt.think, history_turns=turns,
+                          max_admissible=fmt.max_admissible, system_prompt=fmt.system_prompt)
+    return render_prompt(tokenizer, fmt.messages(inp))
+
+
+def fit_prompt(
+    tokenizer, fmt: ReActFormat, inp: AgentInput, max_prompt_tokens: int
+) -> tuple[list[int], bool]:
+    """Prompt ids for ``inp`` in at most ``max_prompt_tokens`` tokens, and whether it was cut.
+
+    Drops the oldest history turns until the prompt fits; if even no history is too long, keeps
+    the last ``max_prompt_tokens`` tokens.
+    """
+
+    def render(turns: int) -> list[int]:
+        return _render_turns(tokenizer, fmt, inp, turns)
+
+    wanted = min(fmt.history_turns, len(inp.history))
+    turns = wanted
+    ids = render(turns)
+    while len(ids) > max_prompt_tokens and turns > 0:
+        turns -= 1
+        ids = render(turns)
+    if len(ids) > max_prompt_tokens:
+        log.warning("prompt of %d tokens cut to its last %d", len(ids), max_prompt_tokens)
+        return ids[-max_prompt_tokens:], True
+    return ids, turns < wanted
 
 
 def _stopping_criteria_class():
@@ -179,21 +227,11 @@ class HFPolicy:
     # --- prompts -------------------------------------------------------------------------------
 
     def _render(self, inp: AgentInput, history_turns: int) -> list[int]:
-        fmt = self.format
-        if history_turns != fmt.history_turns:
-            fmt = ReActFormat(think=self.config.think, history_turns=history_turns)
-        return self.render_messages(fmt.messages(inp))
+        return _render_turns(self.tokenizer, self.format, inp, history_turns)
 
     def render_messages(self, messages: Sequence[dict[str, str]]) -> list[int]:
         """Token ids of chat ``messages`` with a generation prompt (the chat template if any)."""
-        if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(
-                list(messages), add_generation_prompt=True, tokenize=False
-            )
-        else:
-            text = "\n\n".join(m["content"] for m in messages) + "\n\n"
-        # The template already holds any bos/special tokens the model expects.
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return render_prompt(self.tokenizer, messages)
 
     def complete(
         self,
@@ -219,20 +257,8 @@ class HFPolicy:
                 for ids, (n, _) in zip(generated, stops)]
 
     def prompt_ids(self, inp: AgentInput) -> tuple[list[int], bool]:
-        """Token ids of the prompt for ``inp`` and whether it had to be cut.
-
-        Drops the oldest history turns until the prompt fits ``max_prompt_tokens``; if even no
-        history is too long, keeps the last ``max_prompt_tokens`` tokens.
-        """
-        turns = min(self.config.history_turns, len(inp.history))
-        ids = self._render(inp, turns)
-        while len(ids) > self.max_prompt_tokens and turns > 0:
-            turns -= 1
-            ids = self._render(inp, turns)
-        if len(ids) > self.max_prompt_tokens:
-            log.warning("prompt of %d tokens cut to its last %d", len(ids), self.max_prompt_tokens)
-            return ids[-self.max_prompt_tokens:], True
-        return ids, turns < min(self.config.history_turns, len(inp.history))
+        """Token ids of the prompt for ``inp`` and whether it had to be cut (see :func:`fit_prompt`)."""
+        return fit_prompt(self.tokenizer, self.format, inp, self.max_prompt_tokens)
 
     # --- acting --------------------------------------------------------------------------------
 

@@ -1,0 +1,543 @@
+"""Behaviour cloning (SFT) on demonstration trajectories.
+
+Every step of every trajectory becomes one sample: the prompt exactly as
+:class:`~agentgym.policies.HFPolicy` renders it for that step (same format, same history, same
+chat template, via :func:`~agentgym.policies.hf.fit_prompt`) followed by the tokenized
+``step.raw_output`` and eos. Labels are ``-100`` on the prompt, so the loss is on the action
+tokens only.
+
+The maths are pure functions (:func:`build_samples`, :func:`make_batches`, :func:`collate`,
+:func:`masked_nll`, :func:`lr_factor`); :class:`SFTTrainer` is the short loop around them, with
+metrics in ``out_dir/metrics.csv`` and resumable checkpoints in ``out_dir/checkpoint-<step>/``.
+
+torch and transformers are imported when a trainer is built, never when agentgym is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentgym.errors import ConfigError
+from agentgym.policies.hf import fit_prompt
+from agentgym.prompts import ReActFormat
+from agentgym.types import AgentInput, Trajectory, Turn
+
+__all__ = [
+    "IGNORE",
+    "SFTConfig",
+    "SFTTrainer",
+    "Sample",
+    "build_samples",
+    "collate",
+    "lr_factor",
+    "make_batches",
+    "masked_nll",
+    "step_input",
+]
+
+log = logging.getLogger(__name__)
+
+IGNORE = -100
+"""Label of tokens that carry no loss (the prompt and the padding)."""
+
+_SCHEDULES = ("cosine", "constant")
+_DTYPES = ("auto", "float32", "bfloat16", "float16")
+_COLUMNS = ("step", "loss/sft", "lr", "tokens", "loss/eval")
+
+
+@dataclass(kw_only=True)
+class SFTConfig:
+    """Config of :class:`SFTTrainer`."""
+
+    lr: float = 1e-4
+    """Peak learning rate of AdamW."""
+    epochs: int = 1
+    """Passes over the samples (ignored when ``max_steps`` > 0)."""
+    max_steps: int = 0
+    """Optimizer steps to run; 0 means as many as ``epochs`` passes take."""
+    batch_size: int = 8
+    """Samples per micro-batch."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step."""
+    max_tokens: int = 1024
+    """Longest sample (prompt + target); old history turns are dropped first to fit."""
+    history_turns: int = 8
+    """Past turns shown in each prompt (as ``policy.history_turns`` at acting time)."""
+    think: bool = True
+    """Prompts ask for a ``Thought:`` line (as ``policy.think`` at acting time)."""
+    successful_only: bool = False
+    """Train only on steps of successful trajectories."""
+    schedule: str = "cosine"
+    """``cosine`` (linear warmup then cosine decay to 0) or ``constant`` (warmup then flat)."""
+    warmup_steps: int = 0
+    """Optimizer steps of linear warmup from 0 to ``lr``."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    clip_grad: float = 1.0
+    """Max global gradient norm; 0 disables clipping."""
+    seed: int = 0
+    """Seed of the data order and of torch's random stream."""
+    bucket: int = 8
+    """Batches per length bucket: samples are sorted by length within ``bucket`` batches."""
+    save_every: int = 0
+    """Save a checkpoint every this many optimizer steps; 0 only saves at the end."""
+    eval_every: int = 0
+    """Compute ``loss/eval`` on the eval trajectories every this many steps; 0 disables."""
+    log_every: int = 1
+    """Write a metrics row every this many optimizer steps."""
+    out_dir: str = "runs/sft"
+    """Folder for ``metrics.csv`` and ``checkpoint-<step>/`` folders."""
+    device: str = "auto"
+    """``auto`` (cuda when available, else cpu), ``cpu``, ``cuda``, ``cuda:1``, ..."""
+    dtype: str = "auto"
+    """Autocast dtype: ``auto`` (bfloat16 on cuda, float32 on cpu) or a dtype name; weights
+    and optimizer state stay float32."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "grad_accum", "max_tokens", "log_every", "bucket")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"trainer.{name}", f"must be >= 1, got {getattr(self, name)}.")
+        not_negative = ("max_steps", "history_turns", "warmup_steps", "weight_decay",
+                        "clip_grad", "save_every", "eval_every")
+        for name in not_negative:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"trainer.{name}", f"must be >= 0, got {getattr(self, name)}.")
+        if not self.lr > 0:
+            raise ConfigError("trainer.lr", f"must be > 0, got {self.lr}.", "try 1e-5 to 1e-3.")
+        if self.schedule not in _SCHEDULES:
+            raise ConfigError("trainer.schedule", f"{self.schedule!r} is not a schedule.",
+                              f"use one of: {', '.join(_SCHEDULES)}.")
+        if self.dtype not in _DTYPES:
+            raise ConfigError("trainer.dtype", f"{self.dtype!r} is not a dtype.",
+                              f"use one of: {', '.join(_DTYPES)}.")
+        if not self.out_dir:
+            raise ConfigError("trainer.out_dir", "must not be empty.", "give a folder path.")
+
+
+# --- pure functions ----------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Sample:
+    """One training sequence: prompt then target, with the prompt masked in ``labels``."""
+
+    input_ids: list[int]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def step_input(traj: Trajectory, index: int) -> AgentInput:
+    """The :class:`AgentInput` the policy saw at step ``index`` (as the rollout engine builds it)."""
+    obs = traj.steps[index].observation
+    history = [Turn(observation=s.observation["text"], action=s.action)
+               for s in traj.steps[:index]]
+    return AgentInput(
+        env_id=traj.env_id,
+        goal=obs["goal"],
+        observation=obs["text"],
+        admissible_actions=list(obs.get("admissible_actions", ())),
+        history=history,
+        last_action_error=obs.get("last_action_error", ""),
+    )
+
+
+def build_samples(
+    trajectories: Sequence[Trajectory],
+    tokenizer,
+    format: ReActFormat,
+    *,
+    max_tokens: int = 1024,
+    max_prompt_tokens: int | None = None,
+    successful_only: bool = False,
+) -> list[Sample]:
+    """One :class:`Sample` per step: HFPolicy's prompt ids, then ``raw_output`` ids and eos.
+
+    Args:
+        trajectories: Demonstrations.
+        tokenizer: The policy's tokenizer (its chat template renders the prompt).
+        format: The prompt format the policy will act with (``think``, ``history_turns``).
+        max_tokens: Longest sample; the prompt gets what the target leaves, dropping old history
+            turns first (as HFPolicy does with ``max_prompt_tokens``). A target longer than
+            ``max_tokens`` is cut and its sample kept with at most a 1-token prompt.
+        max_prompt_tokens: Longest prompt regardless of the target (HFPolicy's own cap).
+        successful_only: Skip the steps of unsuccessful trajectories.
+    """
+    eos = tokenizer.eos_token_id
+    samples = []
+    for traj in trajectories:
+        if successful_only and not traj.success:
+            continue
+        for i, step in enumerate(traj.steps):
+            target = list(tokenizer(step.raw_output, add_special_tokens=False)["input_ids"])
+            target = (target + [eos])[: max_tokens - 1]
+            budget = max_tokens - len(target)
+            if max_prompt_tokens is not None:
+                budget = min(budget, max_prompt_tokens)
+            prompt, _ = fit_prompt(tokenizer, format, step_input(traj, i), budget)
+            samples.append(Sample(input_ids=prompt + target,
+                                  labels=[IGNORE] * len(prompt) + target))
+    return samples
+
+
+def make_batches(
+    lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int, bucket: int = 8
+) -> list[list[int]]:
+    """Sample indices of one epoch, shuffled, in batches of similar length.
+
+    The epoch's permutation comes from ``(seed, epoch)`` alone, so any position can be replayed.
+    Within each chunk of ``bucket * batch_size`` shuffled samples, samples are sorted by length
+    and cut into batches (less padding); the batch order is then shuffled.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths)).tolist()
+    chunk = bucket * batch_size
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
+        batches += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
+    return [batches[k] for k in rng.permutation(len(batches)).tolist()]
+
+
+def collate(samples: Sequence[Sample], pad_id: int) -> dict[str, Any]:
+    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` (padding labelled -100)."""
+    import torch
+
+    width = max(len(s) for s in samples)
+    input_ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(samples), width), IGNORE, dtype=torch.long)
+    attention = torch.zeros((len(samples), width), dtype=torch.long)
+    for row, s in enumerate(samples):
+        n = len(s)
+        input_ids[row, :n] = torch.tensor(s.input_ids, dtype=torch.long)
+        labels[row, :n] = torch.tensor(s.labels, dtype=torch.long)
+        attention[row, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def masked_nll(logits, labels, *, reduction: str = "mean"):
+    """Next-token negative log-likelihood on the tokens whose label is not -100.
+
+    ``logits[:, t]`` predicts ``labels[:, t + 1]``. ``reduction`` is ``mean`` (over counted
+    tokens) or ``sum``.
+    """
+    import torch
+
+    logits = logits[:, :-1].float()
+    target = labels[:, 1:]
+    mask = target != IGNORE
+    logp = torch.log_softmax(logits, dim=-1)
+    picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    total = -(picked * mask).sum()
+    if reduction == "sum":
+        return total
+    return total / mask.sum().clamp(min=1)
+
+
+def lr_factor(step: int, *, warmup_steps: int, total_steps: int, schedule: str) -> float:
+    """Multiplier of the peak lr for optimizer step ``step`` (0-based).
+
+    Linear warmup ``(step + 1) / warmup_steps``; then 1 (``constant``) or a cosine from 1 down
+    to 0 at ``total_steps`` (``cosine``).
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    span = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / span)
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def count_labels(samples: Sequence[Sample]) -> int:
+    """How many tokens of ``samples`` carry loss (shifted: the first token never does)."""
+    return sum(sum(1 for t in s.labels[1:] if t != IGNORE) for s in samples)
+
+
+# --- the trainer -------------------------------------------------------------------------------
+
+
+class SFTTrainer:
+    """Behaviour cloning of a transformers causal LM on demonstration trajectories.
+
+    Each optimizer step sums the token NLL over ``grad_accum`` micro-batches and divides by the
+    step's number of target tokens, so the loss is the same whatever the accumulation split.
+    ``train(resume=True)`` continues from the newest ``checkpoint-<step>`` in ``out_dir``
+    (weights, optimizer, scheduler, RNG states and data position) and gives the same losses as
+    an uninterrupted run.
+
+    Args:
+        model_path: Checkpoint folder (or hub id) loaded with ``from_pretrained``.
+        trajectories: Demonstrations.
+        config: Training settings.
+        eval_trajectories: Held-out demonstrations for ``loss/eval``.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        trajectories: Sequence[Trajectory],
+        config: SFTConfig | None = None,
+        *,
+        eval_trajectories: Sequence[Trajectory] | None = None,
+    ) -> None:
+        from transformers import AutoTokenizer
+
+        self.config = c = config or SFTConfig()
+        self.model_path = str(model_path)
+        self.out_dir = Path(c.out_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.format = ReActFormat(think=c.think, history_turns=c.history_turns)
+        kw = {"max_tokens": c.max_tokens, "successful_only": c.successful_only}
+        self.samples = build_samples(trajectories, self.tokenizer, self.format, **kw)
+        if not self.samples:
+            raise ConfigError("trainer.trajectories", "no training samples (no steps).",
+                              "pass trajectories with steps (e.g. from `agentgym collect`).")
+        self.eval_samples = (build_samples(eval_trajectories, self.tokenizer, self.format, **kw)
+                             if eval_trajectories else [])
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else self.tokenizer.eos_token_id)
+        per_epoch = math.ceil(len(self.samples) / c.batch_size)
+        self.total_steps = c.max_steps or math.ceil(per_epoch * c.epochs / c.grad_accum)
+        self.device, self.autocast_dtype = _device_and_dtype(c)
+
+    # --- data order ----------------------------------------------------------------------------
+
+    def _micro_batches(self, position: int):
+        """Micro-batches (lists of samples) from global position ``position`` on, forever."""
+        c, lengths = self.config, [len(s) for s in self.samples]
+        per_epoch = math.ceil(len(self.samples) / c.batch_size)
+        epoch, offset = divmod(position, per_epoch)
+        while True:
+            batches = make_batches(lengths, c.batch_size, seed=c.seed, epoch=epoch, bucket=c.bucket)
+            for b in batches[offset:]:
+                yield [self.samples[i] for i in b]
+            epoch, offset = epoch + 1, 0
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def train(self, *, resume: bool = False) -> Path:
+        """Run to ``total_steps`` optimizer steps; returns the final checkpoint folder."""
+        import torch
+        from tqdm.auto import tqdm
+
+        c = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        last = latest_checkpoint(self.out_dir) if resume else None
+        model, optimizer, scheduler = self._build(last or self.model_path)
+        state = {"step": 0, "position": 0, "tokens": 0}
+        if last is not None:
+            state = self._restore(last, optimizer, scheduler)
+            log.info("resuming from %s (step %d)", last, state["step"])
+        else:
+            _seed_everything(c.seed)
+        metrics = _Metrics(self.out_dir, keep_until=state["step"])
+        data = self._micro_batches(state["position"])
+        bar = tqdm(total=self.total_steps, initial=state["step"], disable=not c.progress,
+                   desc="sft")
+        final = None
+        while state["step"] < self.total_steps:
+            micro = [next(data) for _ in range(c.grad_accum)]
+            loss, tokens = self._optimizer_step(model, optimizer, scheduler, micro)
+            state["step"] += 1
+            state["position"] += len(micro)
+            state["tokens"] += tokens
+            step = state["step"]
+            row: dict[str, Any] = {"step": step, "loss/sft": loss, "tokens": state["tokens"],
+                                   "lr": optimizer.param_groups[0]["lr"]}
+            if c.eval_every and self.eval_samples and step % c.eval_every == 0:
+                row["loss/eval"] = self.evaluate(model)
+            if step % c.log_every == 0 or step == self.total_steps:
+                metrics.write(row)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+            if step == self.total_steps or (c.save_every and step % c.save_every == 0):
+                final = self._save(model, optimizer, scheduler, state)
+        bar.close()
+        metrics.close()
+        return final or (last if last is not None else self.out_dir)
+
+    def _optimizer_step(self, model, optimizer, scheduler, micro) -> tuple[float, int]:
+        import torch
+
+        n_labels = max(1, sum(count_labels(b) for b in micro))
+        total, tokens = 0.0, 0
+        for samples in micro:
+            batch = {k: v.to(self.device) for k, v in collate(samples, self.pad_id).items()}
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                                enabled=self.autocast_dtype != torch.float32):
+                logits = model(input_ids=batch["input_ids"],
+                               attention_mask=batch["attention_mask"]).logits
+            loss = masked_nll(logits, batch["labels"], reduction="sum") / n_labels
+            loss.backward()
+            total += loss.item()
+            tokens += int(batch["attention_mask"].sum())
+        if self.config.clip_grad:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.clip_grad)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return total, tokens
+
+    def evaluate(self, model) -> float:
+        """Mean per-token NLL of the eval samples."""
+        import torch
+
+        total, count = 0.0, 0
+        model.eval()
+        with torch.no_grad():
+            for start in range(0, len(self.eval_samples), self.config.batch_size):
+                part = self.eval_samples[start:start + self.config.batch_size]
+                batch = {k: v.to(self.device) for k, v in collate(part, self.pad_id).items()}
+                logits = model(input_ids=batch["input_ids"],
+                               attention_mask=batch["attention_mask"]).logits
+                total += masked_nll(logits, batch["labels"], reduction="sum").item()
+                count += count_labels(part)
+        model.train()
+        return total / max(1, count)
+
+    # --- building, saving, restoring -----------------------------------------------------------
+
+    def _build(self, path: str | Path):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+        model.to(self.device).train()
+        c = self.config
+        optimizer = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+
+        def factor(step: int) -> float:
+            return lr_factor(step, warmup_steps=c.warmup_steps, total_steps=self.total_steps,
+                             schedule=c.schedule)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return model, optimizer, scheduler
+
+    def _save(self, model, optimizer, scheduler, state: dict[str, int]) -> Path:
+        import torch
+
+        folder = self.out_dir / f"checkpoint-{state['step']}"
+        model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        torch.save({
+            **state,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": _rng_states(),
+            "config": asdict(self.config),
+        }, folder / "trainer_state.pt")
+        log.info("saved %s", folder)
+        return folder
+
+    def _restore(self, folder: Path, optimizer, scheduler) -> dict[str, int]:
+        import torch
+
+        saved = torch.load(folder / "trainer_state.pt", weights_only=False)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        _set_rng_states(saved["rng"])
+        return {k: int(saved[k]) for k in ("step", "position", "tokens")}
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    """The ``checkpoint-<step>`` folder with the highest step and a ``trainer_state.pt``."""
+    found = []
+    for p in Path(out_dir).glob("checkpoint-*"):
+        suffix = p.name.removeprefix("checkpoint-")
+        if suffix.isdigit() and (p / "trainer_state.pt").exists():
+            found.append((int(suffix), p))
+    return max(found)[1] if found else None
+
+
+class _Metrics:
+    """Rows appended to ``metrics.csv`` (and to TensorBoard when it is installed).
+
+    On resume, rows after the restored step (written before an interruption) are dropped.
+    """
+
+    def __init__(self, out_dir: Path, *, keep_until: int) -> None:
+        self.path = out_dir / "metrics.csv"
+        rows = []
+        if keep_until and self.path.exists():
+            with self.path.open(newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until]
+        self.file = self.path.open("w", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=_COLUMNS)
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+        self.file.flush()
+        self.tb = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out_dir / "tb"))
+        except Exception:  # tensorboard is optional: no writer, no noise
+            self.tb = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.writer.writerow({k: row.get(k, "") for k in _COLUMNS})
+        self.file.flush()
+        if self.tb is not None:
+            for k, v in row.items():
+                if k != "step":
+                    self.tb.add_scalar(k, v, row["step"])
+
+    def close(self) -> None:
+        self.file.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _device_and_dtype(c: SFTConfig):
+    import torch
+
+    device = c.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = c.dtype
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    return torch.device(device), getattr(torch, dtype)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _rng_states() -> dict[str, Any]:
+    import torch
+
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.random.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    import torch
+
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.random.set_rng_state(states["torch"])
+    if states.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
