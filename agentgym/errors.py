@@ -120,11 +120,14 @@ class WorkerError(AgentGymError, RuntimeError):
 class MissingExtraError(AgentGymError, ImportError):
     """An optional dependency (an extra such as ``web`` or ``alfworld``) is not installed."""
 
-    def __init__(self, feature: str, extra: str, missing: Iterable[str]) -> None:
+    def __init__(
+        self, feature: str, extra: str, missing: Iterable[str], *, fix: str = ""
+    ) -> None:
         self.extra = extra
+        fix = fix or (f"`pip install 'agentgym[{extra}]'` (or `make test`, which installs "
+                      "every extra).")
         super().__init__(
-            f"{feature} needs {', '.join(missing)}, which cannot be imported. Fix: "
-            f"`pip install 'agentgym[{extra}]'` (or `make test`, which installs every extra)."
+            f"{feature} needs {', '.join(missing)}, which cannot be imported. Fix: {fix}"
         )
 
 

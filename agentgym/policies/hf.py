@@ -23,7 +23,7 @@ from agentgym.errors import ConfigError
 from agentgym.prompts import ReActFormat
 from agentgym.types import ActionOutput, AgentInput
 
-__all__ = ["HFPolicy", "HFPolicyConfig", "fit_prompt", "render_prompt"]
+__all__ = ["AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "fit_prompt", "render_prompt"]
 
 log = logging.getLogger(__name__)
 
@@ -128,19 +128,53 @@ def fit_prompt(
     return ids, turns < wanted
 
 
+class AnswerEnd:
+    """Finds where a generated answer ends, fed one token at a time.
+
+    An answer ends at an eos token (kept) or at the first newline that ends an ``Action:`` line
+    (kept); what follows is not part of the answer. Shared by every token backend so they cut
+    answers at the same token.
+    """
+
+    def __init__(self, tokenizer, eos_ids: set[int]) -> None:
+        self.tokenizer, self.eos_ids = tokenizer, eos_ids
+        self.text = ""
+
+    def feed(self, token: int) -> str | None:
+        """``"eos"`` or ``"action_line"`` when ``token`` ends the answer, else ``None``."""
+        if token in self.eos_ids:
+            return "eos"
+        # Decoding token by token may split a multi-byte character; the rule only looks at
+        # ASCII ("Action:" and "\n"), which byte-level tokens never split.
+        self.text += self.tokenizer.decode([token])
+        if "\n" in self.text and _ACTION_LINE.search(self.text):
+            return "action_line"
+        return None
+
+
+def answer_length(tokenizer, token_ids: Sequence[int], eos_ids: set[int]) -> tuple[int, str]:
+    """How many of ``token_ids`` form the answer, and why it ends (``length`` if it never does)."""
+    end = AnswerEnd(tokenizer, eos_ids)
+    for i, token in enumerate(token_ids):
+        reason = end.feed(token)
+        if reason is not None:
+            return i + 1, reason
+    return len(token_ids), "length"
+
+
 def _stopping_criteria_class():
     from transformers import StoppingCriteria
 
     class ActionLineStop(StoppingCriteria):
-        """Per row: done at eos, or at the first newline that ends an ``Action:`` line.
+        """Per row: done where :class:`AnswerEnd` says the answer ends.
 
         Remembers where each row stopped (``stop_at``: number of generated tokens), so the
         caller can cut the padding that ``generate`` appends to finished rows.
         """
 
         def __init__(self, tokenizer, prompt_len: int, batch: int, eos_ids: set[int]) -> None:
-            self.tokenizer, self.prompt_len, self.eos_ids = tokenizer, prompt_len, eos_ids
-            self.texts = [""] * batch
+            self.prompt_len = prompt_len
+            self.ends = [AnswerEnd(tokenizer, eos_ids) for _ in range(batch)]
             self.stop_at: list[int | None] = [None] * batch
             self.reasons = ["length"] * batch
 
@@ -148,18 +182,11 @@ def _stopping_criteria_class():
             import torch
 
             n = input_ids.shape[1] - self.prompt_len
-            last = input_ids[:, -1].tolist()
-            for row, token in enumerate(last):
-                if self.stop_at[row] is not None:
-                    continue
-                if token in self.eos_ids:
-                    self.stop_at[row], self.reasons[row] = n, "eos"
-                    continue
-                # Decoding token by token may split a multi-byte character; the stop rule only
-                # looks at ASCII ("Action:" and "\n"), which byte-level tokens never split.
-                self.texts[row] += self.tokenizer.decode([token])
-                if "\n" in self.texts[row] and _ACTION_LINE.search(self.texts[row]):
-                    self.stop_at[row], self.reasons[row] = n, "action_line"
+            for row, token in enumerate(input_ids[:, -1].tolist()):
+                if self.stop_at[row] is None:
+                    reason = self.ends[row].feed(token)
+                    if reason is not None:
+                        self.stop_at[row], self.reasons[row] = n, reason
             done = [s is not None for s in self.stop_at]
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
@@ -219,7 +246,7 @@ class HFPolicy:
         self.max_prompt_tokens = max_prompt_tokens
         if context:
             self.max_prompt_tokens = max(1, min(max_prompt_tokens, context - max_new_tokens))
-        self.eos_ids = _eos_ids(self.tokenizer, self.model)
+        self.eos_ids = eos_ids(self.tokenizer, self.model.generation_config.eos_token_id)
         self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
                        else min(self.eos_ids))
         self._rng_state = _seeded_rng_state(seed, self.device)
@@ -359,9 +386,10 @@ def _seeded_rng_state(seed: int, device):
         return torch.random.get_rng_state(), cuda
 
 
-def _eos_ids(tokenizer, model) -> set[int]:
+def eos_ids(tokenizer, generation_eos: int | Sequence[int] | None = None) -> set[int]:
+    """End-of-answer token ids: the model's generation config's and the tokenizer's eos."""
     ids: set[int] = set()
-    for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
+    for source in (generation_eos, tokenizer.eos_token_id):
         if source is None:
             continue
         ids.update(source if isinstance(source, (list, tuple)) else [source])

@@ -22,6 +22,7 @@ POLICIES: dict[str, tuple[str, str]] = {
     "random": ("agentgym.policies.base:RandomPolicy", "agentgym.policies.base:RandomPolicyConfig"),
     "oracle": ("agentgym.policies.base:OraclePolicy", "agentgym.policies.base:OraclePolicyConfig"),
     "hf": ("agentgym.policies.hf:HFPolicy", "agentgym.policies.hf:HFPolicyConfig"),
+    "vllm": ("agentgym.policies.vllm:VLLMPolicy", "agentgym.policies.vllm:VLLMPolicyConfig"),
     "household_demonstrator": (
         "agentgym.envs.household.demonstrator:HouseholdDemonstrator",
         "agentgym.envs.household.demonstrator:HouseholdDemonstratorConfig",
