@@ -199,3 +199,18 @@ def test_resume_gives_the_same_run(small_model: Path, demos, tmp_path: Path) -> 
     wb = load_file(resumed / "checkpoint-6" / "model.safetensors")
     assert wa.keys() == wb.keys()
     assert max((wa[k] - wb[k]).abs().max().item() for k in wa) < 1e-5
+
+
+def test_max_minutes_stops_saves_and_stays_stopped(small_model: Path, demos,
+                                                   tmp_path: Path) -> None:
+    config = SFTConfig(lr=1e-3, max_steps=50, batch_size=2, max_minutes=1e-6, log_every=10,
+                       history_turns=1, out_dir=str(tmp_path), progress=False)
+    final = SFTTrainer(small_model, demos, config).train()
+    # The first step already uses up the budget: it is logged and saved, and training stops.
+    assert final == tmp_path / "checkpoint-1"
+    assert [r["step"] for r in _metrics(tmp_path)] == ["1"]
+    state = torch.load(final / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 1 and state["seconds"] > 0
+    # Resuming finds the budget spent and trains no further.
+    assert SFTTrainer(small_model, demos, config).train(resume=True) == final
+    assert latest_checkpoint(tmp_path) == final

@@ -19,6 +19,7 @@ import csv
 import logging
 import math
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,6 +65,9 @@ class SFTConfig:
     """Passes over the samples (ignored when ``max_steps`` > 0)."""
     max_steps: int = 0
     """Optimizer steps to run; 0 means as many as ``epochs`` passes take."""
+    max_minutes: float = 0.0
+    """Stop after this much training time (and save), even before ``max_steps``; 0: no limit.
+    The learning-rate schedule still spans ``max_steps``."""
     batch_size: int = 8
     """Samples per micro-batch."""
     grad_accum: int = 1
@@ -109,7 +113,7 @@ class SFTConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name}", f"must be >= 1, got {getattr(self, name)}.")
-        not_negative = ("max_steps", "history_turns", "warmup_steps", "weight_decay",
+        not_negative = ("max_steps", "max_minutes", "history_turns", "warmup_steps", "weight_decay",
                         "clip_grad", "save_every", "eval_every")
         for name in not_negative:
             if getattr(self, name) < 0:
@@ -338,7 +342,7 @@ class SFTTrainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         last = latest_checkpoint(self.out_dir) if resume else None
         model, optimizer, scheduler = self._build(last or self.model_path)
-        state = {"step": 0, "position": 0, "tokens": 0}
+        state: dict[str, Any] = {"step": 0, "position": 0, "tokens": 0, "seconds": 0.0}
         if last is not None:
             state = self._restore(last, optimizer, scheduler)
             log.info("resuming from %s (step %d)", last, state["step"])
@@ -349,9 +353,11 @@ class SFTTrainer:
         bar = tqdm(total=self.total_steps, initial=state["step"], disable=not c.progress,
                    desc="sft")
         final = None
-        while state["step"] < self.total_steps:
+        while state["step"] < self.total_steps and not self._out_of_time(state):
+            started = time.perf_counter()
             micro = [next(data) for _ in range(c.grad_accum)]
             loss, tokens = self._optimizer_step(model, optimizer, scheduler, micro)
+            state["seconds"] += time.perf_counter() - started
             state["step"] += 1
             state["position"] += len(micro)
             state["tokens"] += tokens
@@ -360,15 +366,23 @@ class SFTTrainer:
                                    "lr": optimizer.param_groups[0]["lr"]}
             if c.eval_every and self.eval_samples and step % c.eval_every == 0:
                 row["loss/eval"] = self.evaluate(model)
-            if step % c.log_every == 0 or step == self.total_steps:
+            last_step = step == self.total_steps or self._out_of_time(state)
+            if step % c.log_every == 0 or last_step:
                 metrics.write(row)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
-            if step == self.total_steps or (c.save_every and step % c.save_every == 0):
+            if last_step or (c.save_every and step % c.save_every == 0):
                 final = self._save(model, optimizer, scheduler, state)
+            if step < self.total_steps and last_step:
+                log.info("stopping at step %d of %d: trainer.max_minutes=%g reached", step,
+                         self.total_steps, c.max_minutes)
         bar.close()
         metrics.close()
         return final or (last if last is not None else self.out_dir)
+
+    def _out_of_time(self, state: dict[str, Any]) -> bool:
+        minutes = self.config.max_minutes
+        return bool(minutes) and state["seconds"] >= 60 * minutes
 
     def _optimizer_step(self, model, optimizer, scheduler, micro) -> tuple[float, int]:
         import torch
@@ -450,7 +464,9 @@ class SFTTrainer:
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         _set_rng_states(saved["rng"])
-        return {k: int(saved[k]) for k in ("step", "position", "tokens")}
+        state = {k: int(saved[k]) for k in ("step", "position", "tokens")}
+        state["seconds"] = float(saved.get("seconds", 0.0))
+        return state
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:

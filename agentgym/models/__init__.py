@@ -6,6 +6,7 @@ from agentgym.models.tiny import (
     env_corpus,
     make_tiny_checkpoint,
     train_tokenizer,
+    trajectory_texts,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "env_corpus",
     "make_tiny_checkpoint",
     "train_tokenizer",
+    "trajectory_texts",
 ]

@@ -29,6 +29,8 @@ from agentgym.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from agentgym.types import Trajectory
+
 __all__ = [
     "CHAT_TEMPLATE",
     "SPECIAL_TOKENS",
@@ -37,6 +39,7 @@ __all__ = [
     "env_corpus",
     "make_tiny_checkpoint",
     "train_tokenizer",
+    "trajectory_texts",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,28 +119,41 @@ def env_corpus(
         think: Render answers with a thought line.
     """
     from agentgym.policies.base import OraclePolicy
-    from agentgym.prompts import ReActFormat
     from agentgym.rollout import RolloutConfig, rollout
+
+    texts: list[str] = []
+    config = RolloutConfig(num_envs=min(8, max(episodes, 1)), progress=False)
+    for env_id in env_ids:
+        trajs = rollout(env_id, OraclePolicy(think=think), episodes=episodes, seed=seed,
+                        config=config)
+        texts += trajectory_texts(trajs, think=think)
+    return texts
+
+
+def trajectory_texts(trajectories: Iterable[Trajectory], *, think: bool = True) -> list[str]:
+    """One text per step of ``trajectories``: the ReAct prompt the agent saw, then its answer.
+
+    The answer is the step's raw output when ``think`` (it carries the thought), else the
+    ``Action:`` line alone. Used to train tokenizers on the text a policy will read and write.
+    """
+    from agentgym.prompts import ReActFormat
     from agentgym.types import AgentInput, Turn
 
     fmt = ReActFormat(think=think)
     texts: list[str] = []
-    config = RolloutConfig(num_envs=min(8, max(episodes, 1)), progress=False)
-    for env_id in env_ids:
-        for traj in rollout(env_id, OraclePolicy(think=think), episodes=episodes, seed=seed,
-                            config=config):
-            history: list[Turn] = []
-            for step in traj.steps:
-                obs = step.observation
-                inp = AgentInput(
-                    env_id=env_id, goal=obs["goal"], observation=obs["text"],
-                    admissible_actions=list(obs["admissible_actions"]), history=list(history),
-                    last_action_error=obs["last_action_error"],
-                )
-                prompt = "\n".join(m["content"] for m in fmt.messages(inp))
-                answer = step.raw_output if think else fmt.render_action(step.action)
-                texts.append(f"{prompt}\n{answer}\n")
-                history.append(Turn(observation=obs["text"], action=step.action))
+    for traj in trajectories:
+        history: list[Turn] = []
+        for step in traj.steps:
+            obs = step.observation
+            inp = AgentInput(
+                env_id=traj.env_id, goal=obs["goal"], observation=obs["text"],
+                admissible_actions=list(obs.get("admissible_actions", ())),
+                history=list(history), last_action_error=obs.get("last_action_error", ""),
+            )
+            prompt = "\n".join(m["content"] for m in fmt.messages(inp))
+            answer = step.raw_output if think and step.raw_output else fmt.render_action(step.action)
+            texts.append(f"{prompt}\n{answer}\n")
+            history.append(Turn(observation=obs["text"], action=step.action))
     return texts
 
 
@@ -245,13 +261,17 @@ def make_tiny_checkpoint(
     episodes: int = 20,
     vocab_size: int = 2048,
     config: TinyModelConfig | None = None,
+    texts: Iterable[str] | None = None,
 ) -> Path:
     """Tokenizer from :func:`env_corpus` plus a :func:`build_tiny_model` model, saved in ``path``.
 
-    Returns ``path``, loadable with ``from_pretrained`` (and ``policy=hf policy.path=<path>``).
+    ``texts`` (e.g. :func:`trajectory_texts` of the demonstrations to clone) replaces the oracle
+    corpus of ``env_ids`` as the tokenizer's training text. Returns ``path``, loadable with
+    ``from_pretrained`` (and ``policy=hf policy.path=<path>``).
     """
     path = Path(path)
-    tokenizer = train_tokenizer(env_corpus(env_ids, episodes), vocab_size=vocab_size, path=path)
+    corpus = list(texts) if texts is not None else env_corpus(env_ids, episodes)
+    tokenizer = train_tokenizer(corpus, vocab_size=vocab_size, path=path)
     model = build_tiny_model(path, tokenizer=tokenizer, config=config)
     log.info("tiny %s model with %d parameters saved to %s", model.config.model_type,
              model.num_parameters(), path)
