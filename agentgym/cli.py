@@ -8,11 +8,12 @@ Usage::
     agentgym eval env.id=agentgym/KeyDoor-v0 policy=random episodes=50
     agentgym eval env.id=mymodule:mine/MyEnv-v0 policy=oracle   # a user env, imported first
     agentgym collect env.id=agentgym/KeyDoor-v0 policy.think=true episodes=500  # demonstrations
+    agentgym train experiment=household_bc               # behaviour cloning, then evaluation
     agentgym demo                                        # the embedded default job
     agentgym eval --cfg suite=keydoor                    # print the composed config and stop
     agentgym serve --echo --port 8000                    # OpenAI-compatible test server
 
-Everything after ``envs|eval|collect|demo`` is a hydra override (``key=value``,
+Everything after ``envs|eval|collect|train|demo`` is a hydra override (``key=value``,
 ``group=option``); ``serve`` takes plain options (``agentgym serve --help``).
 """
 
@@ -39,6 +40,7 @@ COMMANDS = {
     "envs": "List the registered environments.",
     "eval": "Evaluate a policy on a suite or an env; prints a table, writes JSON + CSV.",
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
+    "train": "Train a policy (behaviour cloning today): agentgym train experiment=household_bc.",
     "model": "`model init PATH`: build a tiny local model (tokenizer on env text + Llama/Qwen2).",
     "demo": "Run the embedded default job (baselines side by side on the household world).",
     "serve": "Serve a model as an OpenAI-compatible chat endpoint on 127.0.0.1 (see --help).",
@@ -168,6 +170,30 @@ def cmd_collect(args: Sequence[str]) -> int:
         f"Collected {len(trajs)} episodes (success {stats['success_rate']:.3f}, "
         f"mean steps {stats['mean_steps']:.1f}); kept {len(kept)} in [bold]{path}[/]."
     )
+    return 0
+
+
+def cmd_train(args: Sequence[str]) -> int:
+    """``agentgym train [overrides]``: demonstrations, starting model, training, evaluation."""
+    from agentgym.config import compose
+    from agentgym.trainers.jobs import run_job
+
+    cfg = compose("train", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    _check_top_level(cfg, ["trainer", "model", "data", "eval", "rollout", "run"])
+    out = _run_dir(cfg, f"train-{cfg.trainer.name}")
+    OmegaConf.save(cfg, out / "config.yaml")
+    result, report = run_job(cfg, out)
+    if report is not None:
+        print_reports([report], title=f"{result['eval']['suite']}: {cfg.trainer.name} checkpoint")
+    minutes = result["train_seconds"] / 60
+    _console().print(
+        f"Trained {result['steps']} steps ({minutes:.1f} min) on {result['samples']} samples "
+        f"from {result['demonstrations']} demonstrations. Checkpoint: [bold]{result['checkpoint']}[/]"
+    )
+    _console().print(f"Results written to [bold]{out}[/] (result.json).")
     return 0
 
 
@@ -328,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     handlers = {
         "envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo,
-        "serve": cmd_serve, "model": cmd_model,
+        "serve": cmd_serve, "model": cmd_model, "train": cmd_train,
     }
     try:
         if command not in handlers:

@@ -58,7 +58,7 @@ def _check_group_choices(overrides: Sequence[str]) -> None:
             near = closest(value, options)
             hint = f" Did you mean {near[0]!r}?" if near else ""
             raise ConfigError(
-                key, f"{value!r} is not a {key} config.{hint}", f"use one of: {', '.join(options)}."
+                key, f"no {key} config is named {value!r}.{hint}", f"use one of: {', '.join(options)}."
             )
 
 

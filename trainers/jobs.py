@@ -1,0 +1,198 @@
+"""``agentgym train``: the whole training job behind one config.
+
+A job gets its demonstrations (a saved trajectory file, or a fresh rollout of a demonstrator),
+its starting model (a checkpoint, or a tiny model whose tokenizer is trained on those
+demonstrations), trains, and evaluates the final checkpoint greedily on a suite. Everything
+lands in the run folder::
+
+    runs/<name>/
+      config.yaml             the composed config
+      demonstrations.jsonl    collected demonstrations (reused when the run is resumed)
+      init/                   the tiny starting model (when model.path is null)
+      sft/                    checkpoints, metrics.csv (see trainers/sft.py)
+      eval/                   results.json, results.csv, trajectories
+      result.json             sizes, times and the evaluation summary
+
+Running the same ``run.name`` again resumes: demonstrations and the starting model are reused and
+training continues from the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from agentgym.config import build, to_container
+from agentgym.errors import ConfigError, UnknownNameError
+from agentgym.types import Trajectory
+
+__all__ = ["TRAINERS", "run_job"]
+
+log = logging.getLogger(__name__)
+
+#: ``trainer.name`` → the function that runs that trainer's job.
+TRAINERS = ("sft",)
+
+
+def run_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
+    """Run the training job of ``cfg`` in folder ``out``.
+
+    Returns what ``result.json`` holds and the evaluation report (``None`` without eval.suite).
+    """
+    name = cfg.trainer.get("name")
+    if name not in TRAINERS:
+        raise UnknownNameError("trainer", str(name), TRAINERS)
+    return _sft_job(cfg, out)
+
+
+def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
+    from agentgym.trainers.sft import SFTConfig, SFTTrainer, latest_checkpoint
+
+    section = dict(to_container(cfg.trainer))
+    section.pop("name")
+    section.setdefault("out_dir", str(out / "sft"))
+    config = build(SFTConfig, section, "trainer")
+    result: dict[str, Any] = {"trainer": "sft"}
+
+    started = time.perf_counter()
+    demos = demonstrations(cfg, out)
+    result["demonstrations"] = len(demos)
+    result["demonstration_steps"] = sum(len(t) for t in demos)
+    result["collect_seconds"] = round(time.perf_counter() - started, 1)
+
+    model_path = starting_model(cfg, out, demos)
+    trainer = SFTTrainer(model_path, demos, config)
+    result["samples"] = len(trainer.samples)
+    result["parameters"] = _parameters(model_path)
+    resumed = latest_checkpoint(config.out_dir)
+    if resumed is not None:
+        log.info("resuming training from %s", resumed)
+    started = time.perf_counter()
+    final = trainer.train(resume=True)
+    result["train_seconds_this_run"] = round(time.perf_counter() - started, 1)
+    state = _trainer_state(final)
+    result.update(checkpoint=str(final), steps=state.get("step"),
+                  train_seconds=round(state.get("seconds", 0.0), 1),
+                  target_tokens=state.get("tokens"))
+
+    report = None
+    if cfg.eval.suite:
+        report, result["eval"] = evaluate_checkpoint(cfg, final, out / "eval", config)
+    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result, report
+
+
+def demonstrations(cfg: DictConfig, out: Path) -> list[Trajectory]:
+    """``data.path``'s trajectories, or a demonstrator's rollouts (saved in ``out``, reused)."""
+    from agentgym.storage import load_trajectories, save_trajectories
+
+    data = cfg.data
+    if data.path:
+        trajs = load_trajectories(data.path)
+    else:
+        cached = out / "demonstrations.jsonl"
+        if cached.exists():
+            log.info("reusing the demonstrations in %s", cached)
+            return load_trajectories(cached)
+        trajs = _collect(cfg)
+        save_trajectories(trajs, cached)
+    kept = [t for t in trajs if t.success] if data.only_success else trajs
+    if not kept:
+        raise ConfigError(
+            "data", f"no usable demonstrations ({len(trajs)} trajectories, none successful).",
+            "use a better demonstrator, more data.episodes, or data.only_success=false.",
+        )
+    return kept
+
+
+def _collect(cfg: DictConfig) -> list[Trajectory]:
+    from agentgym.policies.registry import make_policy
+    from agentgym.rollout import RolloutConfig, RolloutEngine
+
+    data = cfg.data
+    if not data.env.id:
+        raise ConfigError(
+            "data.env.id", "no demonstrations: neither data.path nor data.env.id is set.",
+            "give data.path=<trajectories .jsonl/.parquet> (from `agentgym collect`) or "
+            "data.env.id=<env id> to collect them with data.policy.",
+        )
+    policy = make_policy(data.policy)
+    rollout = build(RolloutConfig, cfg.rollout, "rollout")
+    kwargs = to_container(data.env.kwargs) or {}
+    log.info("collecting %d demonstrations of %s on %s", data.episodes, data.policy.name,
+             data.env.id)
+    with RolloutEngine(data.env.id, env_kwargs=kwargs, config=rollout) as engine:
+        return engine.run(policy, episodes=data.episodes, seed=data.seed, desc="demonstrations")
+
+
+def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory]) -> str:
+    """``model.path``, or a tiny model in ``out/init`` with a tokenizer trained on ``demos``."""
+    from agentgym.models.tiny import TinyModelConfig, make_tiny_checkpoint, trajectory_texts
+
+    if cfg.model.path:
+        return str(cfg.model.path)
+    folder = out / "init"
+    if (folder / "config.json").exists():
+        return str(folder)
+    tiny = build(TinyModelConfig, cfg.model.tiny, "model.tiny")
+    count = cfg.model.tokenizer_episodes
+    if count < 1:
+        raise ConfigError("model.tokenizer_episodes", f"must be >= 1, got {count}.")
+    think = bool(cfg.trainer.get("think", True))
+    texts = trajectory_texts(demos[:count], think=think)
+    make_tiny_checkpoint(folder, texts=texts, config=tiny, vocab_size=cfg.model.vocab_size)
+    return str(folder)
+
+
+def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: Any):
+    """Greedy evaluation of ``checkpoint`` on ``eval.suite`` with the prompt it was trained on.
+
+    Saves the report in ``out``; returns it and a summary (overall metrics and seconds taken).
+    """
+    from agentgym.policies.hf import HFPolicy
+    from agentgym.rollout import RolloutConfig
+    from agentgym.suites import evaluate, load_suite
+
+    suite = load_suite(cfg.eval.suite)
+    if cfg.eval.episodes:
+        for entry in suite.entries:
+            entry.episodes = int(cfg.eval.episodes)
+    policy = HFPolicy(str(checkpoint), temperature=0.0, history_turns=config.history_turns,
+                      think=config.think, max_new_tokens=cfg.eval.max_new_tokens,
+                      max_prompt_tokens=max(1, config.max_tokens - cfg.eval.max_new_tokens),
+                      device=config.device)
+    started = time.perf_counter()
+    report = evaluate(policy, suite, policy_name=f"{cfg.trainer.name}:{Path(checkpoint).name}",
+                      rollout=build(RolloutConfig, cfg.rollout, "rollout"))
+    report.save(out)
+    summary = {"suite": suite.name, **report.overall,
+               "seconds": round(time.perf_counter() - started, 1)}
+    return report, summary
+
+
+def _parameters(model_path: str) -> int | None:
+    """Parameter count from the checkpoint's config (without loading weights)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_path))
+    except Exception:  # an exotic model: not worth failing the job over a count
+        return None
+    return sum(p.numel() for p in model.parameters())
+
+
+def _trainer_state(checkpoint: Path) -> dict[str, Any]:
+    import torch
+
+    path = Path(checkpoint) / "trainer_state.pt"
+    if not path.exists():
+        return {}
+    saved = torch.load(path, weights_only=False)
+    return {k: saved[k] for k in ("step", "tokens", "seconds") if k in saved}
