@@ -7,18 +7,29 @@ action is what follows the last ``Action:``. With ``think=False`` the model is a
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
 from agentgym.errors import ConfigError
 from agentgym.types import AgentInput
 
-__all__ = ["ReActFormat", "ReActFormatConfig", "Message"]
+__all__ = [
+    "HISTORY_STYLES", "PROMPT_FILE", "Message", "ReActFormat", "ReActFormatConfig",
+    "checkpoint_format", "load_prompt_settings", "save_prompt_settings",
+]
 
 Message = dict[str, str]
 
 _ACTION = re.compile(r"\baction\s*:\s*(.*)", re.IGNORECASE)
 _THOUGHT_PREFIX = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
+
+#: ``inline``: past turns inside one user message; ``chat``: one message per observation/output.
+HISTORY_STYLES = ("inline", "chat")
+#: File in a checkpoint folder holding the prompt settings the model was trained with.
+PROMPT_FILE = "agentgym_prompt.json"
 
 
 @dataclass(kw_only=True)
@@ -33,12 +44,17 @@ class ReActFormatConfig:
     """Most admissible actions to list in the prompt."""
     system_prompt: str = ""
     """Replaces the built-in system prompt when not empty."""
+    history_style: str = "inline"
+    """``inline`` (past turns in one user message) or ``chat`` (a growing conversation)."""
 
     def __post_init__(self) -> None:
         if self.history_turns < 0:
             raise ConfigError("prompt.history_turns", f"must be >= 0, got {self.history_turns}.")
         if self.max_admissible < 0:
             raise ConfigError("prompt.max_admissible", f"must be >= 0, got {self.max_admissible}.")
+        if self.history_style not in HISTORY_STYLES:
+            raise ConfigError("prompt.history_style", f"{self.history_style!r} is not a style.",
+                              f"use one of: {', '.join(HISTORY_STYLES)}.")
 
 
 _PAIRS = {"`": "`", "'": "'", '"': '"', "[": "]", "<": ">"}
@@ -62,6 +78,7 @@ class ReActFormat:
         history_turns: Past turns shown in the prompt.
         max_admissible: Most admissible actions listed.
         system_prompt: Replaces the built-in system prompt when not empty.
+        history_style: ``inline`` or ``chat`` (see the module docstring).
     """
 
     def __init__(
@@ -71,17 +88,31 @@ class ReActFormat:
         history_turns: int = 8,
         max_admissible: int = 50,
         system_prompt: str = "",
+        history_style: str = "inline",
     ) -> None:
         ReActFormatConfig(
             think=think,
             history_turns=history_turns,
             max_admissible=max_admissible,
             system_prompt=system_prompt,
+            history_style=history_style,
         )
         self.think = think
         self.history_turns = history_turns
         self.max_admissible = max_admissible
+        self.history_style = history_style
+        self._custom_system = system_prompt
         self.system_prompt = system_prompt or self._default_system()
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this format."""
+        return {"think": self.think, "history_turns": self.history_turns,
+                "max_admissible": self.max_admissible, "system_prompt": self._custom_system,
+                "history_style": self.history_style}
+
+    def with_history(self, turns: int) -> ReActFormat:
+        """The same format showing at most ``turns`` past turns."""
+        return ReActFormat(**{**self.settings(), "history_turns": turns})
 
     def _default_system(self) -> str:
         reply = (
@@ -93,7 +124,9 @@ class ReActFormat:
         return f"You are an agent acting in a text environment to reach a goal. {reply}"
 
     def messages(self, inp: AgentInput) -> list[Message]:
-        """Chat messages (system + user) for one agent input."""
+        """Chat messages for one agent input: system + user (``inline``) or the conversation."""
+        if self.history_style == "chat":
+            return self._conversation(inp)
         parts = [f"Goal: {inp.goal}"]
         turns = inp.history[-self.history_turns :] if self.history_turns else []
         if turns:
@@ -102,6 +135,16 @@ class ReActFormat:
             header = f"History ({skipped} earlier turns omitted):" if skipped else "History:"
             parts.append(header + "\n" + "\n".join(lines))
         parts.append(f"Observation: {inp.observation}")
+        parts += self._now(inp)
+        parts.append("What do you do next?")
+        return [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": "\n\n".join(parts)},
+        ]
+
+    def _now(self, inp: AgentInput) -> list[str]:
+        """What only the current step shows: the last action's error and the admissible list."""
+        parts = []
         if inp.last_action_error:
             parts.append(f"Your last action failed: {inp.last_action_error}")
         if inp.admissible_actions and self.max_admissible:
@@ -109,11 +152,40 @@ class ReActFormat:
             more = len(inp.admissible_actions) - len(shown)
             listing = "\n".join(f"- {a}" for a in shown) + (f"\n(+{more} more)" if more else "")
             parts.append("Admissible actions:\n" + listing)
-        parts.append("What do you do next?")
-        return [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": "\n\n".join(parts)},
-        ]
+        return parts
+
+    def _conversation(self, inp: AgentInput) -> list[Message]:
+        """``chat`` style: the goal and first observation, then one message per turn.
+
+        When more than ``history_turns`` turns have passed, the first turn (it usually describes
+        the scene) and the latest ``history_turns - 1`` are kept and a note counts the rest. The
+        error and admissible list of the current step are not kept in later prompts, so steps
+        that show them break the prefix chain there (packing then starts a new sequence).
+        """
+        history = list(inp.history)
+        keep = self.history_turns
+        if len(history) <= keep:
+            shown, skipped = history, 0
+        elif keep >= 2:
+            shown, skipped = [history[0]] + history[len(history) - keep + 1:], len(history) - keep
+        else:
+            shown, skipped = history[len(history) - keep:], len(history) - keep
+        first_kept = 1 if skipped and keep >= 2 else 0
+        observations = [t.observation for t in shown] + [inp.observation]
+        messages: list[Message] = [{"role": "system", "content": self.system_prompt}]
+        for i, observation in enumerate(observations):
+            parts = [f"Goal: {inp.goal}"] if i == 0 else []
+            if skipped and i == first_kept:
+                parts.append(f"({skipped} earlier turns omitted)")
+            parts.append(f"Observation: {observation}")
+            if i == len(shown):
+                parts += self._now(inp)
+            messages.append({"role": "user", "content": "\n\n".join(parts)})
+            if i < len(shown):
+                turn = shown[i]
+                said = turn.output or self.render_action(turn.action)
+                messages.append({"role": "assistant", "content": said})
+        return messages
 
     def parse(self, text: str) -> str:
         """The action in a raw model output.
@@ -135,3 +207,31 @@ class ReActFormat:
         if self.think:
             return f"Thought: {thought or 'I will ' + action + '.'}\nAction: {action}"
         return f"Action: {action}"
+
+
+def save_prompt_settings(folder: str | Path, fmt: ReActFormat) -> Path:
+    """Write ``fmt``'s settings to ``folder/agentgym_prompt.json`` (next to a checkpoint)."""
+    path = Path(folder) / PROMPT_FILE
+    path.write_text(json.dumps(fmt.settings(), indent=2) + "\n")
+    return path
+
+
+def load_prompt_settings(path_or_id: str | Path) -> dict[str, Any]:
+    """The prompt settings saved in a local checkpoint folder; ``{}`` when there are none."""
+    path = Path(path_or_id) / PROMPT_FILE
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text())
+    known = {f.name for f in fields(ReActFormatConfig)}
+    return {k: v for k, v in saved.items() if k in known}
+
+
+def checkpoint_format(path_or_id: str | Path, **overrides: Any) -> ReActFormat:
+    """The prompt format to act with a checkpoint: its saved settings, then ``overrides``.
+
+    Overrides that are ``None`` are ignored, so a policy config leaving a prompt field unset gets
+    what the model was trained with (or ReActFormat's default for a checkpoint without the file).
+    """
+    settings = load_prompt_settings(path_or_id)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return ReActFormat(**settings)

@@ -195,7 +195,8 @@ class RolloutEngine:
         for s, out, (obs, reward, terminated, truncated, info) in zip(slots, outputs, answers):
             run = running[s]
             run.traj.steps.append(self._step(run, out, reward, terminated, truncated, info))
-            run.history.append(Turn(observation=run.obs["text"], action=out.action))
+            run.history.append(
+                Turn(observation=run.obs["text"], action=out.action, output=out.text))
             run.obs, run.info = obs, info
             if terminated or truncated:
                 run.traj.success = bool(info.get("won", False))

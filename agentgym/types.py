@@ -12,10 +12,15 @@ __all__ = ["AgentInput", "ActionOutput", "Step", "Trajectory", "Turn"]
 
 @dataclass(kw_only=True)
 class Turn:
-    """One past exchange in an episode: the observation text and the action taken on it."""
+    """One past exchange in an episode: the observation text and the action taken on it.
+
+    ``output`` is the raw text the policy wrote for that action (thought included), or ``""``
+    when it is not known; prompt formats that replay past outputs fall back to the action.
+    """
 
     observation: str
     action: str
+    output: str = ""
 
 
 @dataclass(kw_only=True)

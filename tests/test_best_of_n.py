@@ -71,6 +71,29 @@ def test_candidate_trajectory_carries_the_history_and_the_candidate_last() -> No
     assert AdmissibleReward().score([traj])[0].tolist() == [1.0, 1.0]
 
 
+def test_best_of_n_from_config(tiny_checkpoint, tmp_path) -> None:
+    from agentgym.cli import main
+    from agentgym.config import compose
+    from agentgym.errors import UnknownNameError
+    from agentgym.policies.hf import HFPolicy
+    from agentgym.policies.registry import make_policy
+
+    overrides = ["policy=best_of_n", "policy.n=3", f"policy.policy.path={tiny_checkpoint}",
+                 "policy.policy.max_new_tokens=8", "+policy.policy.history_turns=1"]
+    policy = make_policy(compose("eval", overrides).policy)
+    assert isinstance(policy, BestOfN) and policy.n == 3
+    assert isinstance(policy.policy, HFPolicy) and policy.policy.config.temperature == 1.0
+    assert isinstance(policy.scorer, AdmissibleReward)
+    out = policy.act([_inp(), _inp(observation="another room")])
+    assert [len(o.meta["best_of_n"]["actions"]) for o in out] == [3, 3]
+    # The whole eval runs from the command line.
+    assert main(["eval", "suite=smoke", *overrides, "rollout.progress=false",
+                 "rollout.max_episode_steps=3", f"run.dir={tmp_path}", "run.name=bon"]) == 0
+    assert (tmp_path / "bon" / "results.json").exists()
+    with pytest.raises(UnknownNameError, match="admissible"):
+        make_policy(compose("eval", [*overrides, "policy.scorer.name=admissable"]).policy)
+
+
 def test_n_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="policy.n"):
         BestOfN(Sloppy(), AdmissibleReward(), n=0)

@@ -20,7 +20,7 @@ def test_groups_are_found_in_the_package() -> None:
 
 
 #: Policies whose YAML leaves a required field null (no default can be right) -> that field.
-REQUIRED_FIELD = {"hf": "policy.path", "vllm": "policy.path"}
+REQUIRED_FIELD = {"hf": "policy.path", "vllm": "policy.path", "best_of_n": "policy.path"}
 
 
 @pytest.mark.parametrize("option", group_options("policy"))

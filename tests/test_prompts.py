@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from agentgym.errors import ConfigError
-from agentgym.prompts import ReActFormat
+from agentgym.prompts import (
+    ReActFormat,
+    checkpoint_format,
+    load_prompt_settings,
+    save_prompt_settings,
+)
 from agentgym.types import AgentInput, Turn
 
 
@@ -78,6 +83,77 @@ def test_system_prompt_asks_for_the_reply_format() -> None:
     assert "Action: <action>" in no_think and "Thought" not in no_think
     custom = ReActFormat(system_prompt="Be brief.").messages(_input())[0]["content"]
     assert custom == "Be brief."
+
+
+# -- chat-style history --------------------------------------------------------------------------
+
+
+def _episode(n: int) -> list[AgentInput]:
+    """The inputs of steps 0..n of one episode (history grows by one turn per step)."""
+    turns = [Turn(observation=f"room {i}", action=f"go {i}", output=f"Thought: t{i}\nAction: go {i}")
+             for i in range(n)]
+    return [_input(observation=f"room {i}", history=turns[:i], admissible_actions=[]) for i in range(n + 1)]
+
+
+def test_chat_history_is_a_growing_conversation() -> None:
+    fmt = ReActFormat(history_style="chat", history_turns=10, max_admissible=0)
+    steps = [fmt.messages(inp) for inp in _episode(4)]
+    for before, after in zip(steps, steps[1:]):  # each prompt is a prefix of the next one
+        assert after[: len(before)] == before and len(after) == len(before) + 2
+    last = steps[-1]
+    assert [m["role"] for m in last] == ["system"] + ["user", "assistant"] * 4 + ["user"]
+    assert last[1]["content"] == "Goal: Find your way to the exit.\n\nObservation: room 0"
+    assert last[2]["content"] == "Thought: t0\nAction: go 0"  # the policy's own words
+    assert last[-1]["content"] == "Observation: room 4"
+
+
+def test_chat_history_replays_the_action_when_the_output_is_unknown() -> None:
+    inp = _input(history=[Turn(observation="room 0", action="go north")])
+    assert ReActFormat(history_style="chat").messages(inp)[2]["content"] == (
+        "Thought: I will go north.\nAction: go north")
+    no_think = ReActFormat(history_style="chat", think=False).messages(inp)
+    assert no_think[2]["content"] == "Action: go north"
+
+
+def test_chat_history_keeps_the_first_turn_and_the_latest_ones() -> None:
+    fmt = ReActFormat(history_style="chat", history_turns=3, max_admissible=0)
+    messages = fmt.messages(_episode(6)[-1])
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    assert users == ["Goal: Find your way to the exit.\n\nObservation: room 0",
+                     "(3 earlier turns omitted)\n\nObservation: room 4",
+                     "Observation: room 5", "Observation: room 6"]
+    one = ReActFormat(history_style="chat", history_turns=1).messages(_episode(3)[-1])
+    assert [m["content"] for m in one if m["role"] == "user"] == [
+        "Goal: Find your way to the exit.\n\n(2 earlier turns omitted)\n\nObservation: room 2",
+        "Observation: room 3"]
+    none = ReActFormat(history_style="chat", history_turns=0).messages(_episode(2)[-1])
+    assert len(none) == 2 and "(2 earlier turns omitted)" in none[1]["content"]
+
+
+def test_chat_history_shows_error_and_actions_on_the_current_step_only() -> None:
+    inp = _input(history=[Turn(observation="room 0", action="go west")],
+                 last_action_error="There is no way west from here.")
+    messages = ReActFormat(history_style="chat").messages(inp)
+    assert "Your last action failed" in messages[-1]["content"]
+    assert "- go north" in messages[-1]["content"]
+    assert "Admissible" not in messages[1]["content"]
+
+
+def test_prompt_settings_travel_with_a_checkpoint(tmp_path) -> None:
+    trained = ReActFormat(think=False, history_turns=30, history_style="chat", max_admissible=0)
+    save_prompt_settings(tmp_path, trained)
+    assert load_prompt_settings(tmp_path) == trained.settings()
+    fmt = checkpoint_format(tmp_path, think=None, history_turns=None)
+    assert fmt.settings() == trained.settings()
+    assert checkpoint_format(tmp_path, history_turns=4).history_turns == 4  # explicit wins
+    assert checkpoint_format(tmp_path / "nothing-saved").settings() == ReActFormat().settings()
+    assert load_prompt_settings("some-org/some-hub-model") == {}
+
+
+def test_unknown_history_style_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="inline, chat") as err:
+        ReActFormat(history_style="threaded")
+    assert err.value.field == "prompt.history_style"
 
 
 @pytest.mark.parametrize("field", ["history_turns", "max_admissible"])

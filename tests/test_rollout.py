@@ -248,7 +248,8 @@ def test_agent_inputs_carry_the_episode_so_far() -> None:
             assert inp.env_id == KEYDOOR
             assert len(inp.history) == k  # one Turn more per step
             assert inp.history == [
-                Turn(observation=s.observation["text"], action=s.action) for s in t.steps[:k]
+                Turn(observation=s.observation["text"], action=s.action, output=s.raw_output)
+                for s in t.steps[:k]
             ]
             assert inp.observation == step.observation["text"]
             assert inp.goal == step.observation["goal"]

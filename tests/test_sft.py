@@ -13,7 +13,7 @@ import torch
 
 from agentgym.errors import ConfigError
 from agentgym.policies import OraclePolicy
-from agentgym.policies.hf import HFPolicy
+from agentgym.policies.hf import HFPolicy, fit_prompt
 from agentgym.prompts import ReActFormat
 from agentgym.rollout import RolloutConfig, rollout
 from agentgym.trainers.sft import (
@@ -95,6 +95,40 @@ def test_labels_mask_the_prompt_and_end_with_eos(small_model: Path, demos) -> No
     assert short[-1].labels[-len(target):][-1] == tok.eos_token_id
 
 
+def test_chat_history_packs_each_episode_into_one_exact_sequence(small_model: Path,
+                                                                 demos) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(small_model)
+    fmt = ReActFormat(think=True, history_style="chat", history_turns=50, max_admissible=0)
+    samples = build_samples(demos, tok, fmt, max_tokens=4096)
+    assert len(samples) == len(demos)  # one sequence per episode
+    for traj, sample in zip(demos, samples):
+        assert len(sample.labels) == len(sample.input_ids)
+        start = 0
+        for i, step in enumerate(traj.steps):
+            # Up to step i's target, the sequence is exactly the prompt HFPolicy renders at step i.
+            prompt = fit_prompt(tok, fmt, step_input(traj, i), 4096)[0]
+            assert sample.input_ids[:len(prompt)] == prompt
+            assert all(t == IGNORE for t in sample.labels[start:len(prompt)])
+            target = tok(step.raw_output, add_special_tokens=False)["input_ids"]
+            target += [tok.eos_token_id]
+            end = len(prompt) + len(target)
+            assert sample.labels[len(prompt):end] == target
+            start = end
+        assert start == len(sample.input_ids)
+    # Inline history repeats the past in every prompt: no step extends the previous one.
+    assert len(build_samples(demos, tok, ReActFormat(think=True), max_tokens=4096)) == sum(
+        len(t) for t in demos)
+    # A budget smaller than an episode splits it, and every sequence stays within the budget.
+    budget = max(len(s) for s in samples) // 2
+    split = build_samples(demos, tok, fmt, max_tokens=budget)
+    assert len(demos) < len(split) <= sum(len(t) for t in demos)
+    assert max(len(s) for s in split) <= budget
+    assert sum(t != IGNORE for s in split for t in s.labels) == sum(
+        t != IGNORE for s in samples for t in s.labels)
+
+
 def test_collate_right_pads_and_masks_padding() -> None:
     a = Sample(input_ids=[5, 6, 7], labels=[IGNORE, 6, 7])
     b = Sample(input_ids=[1, 2, 3, 4, 9], labels=[IGNORE, IGNORE, 3, 4, 9])
@@ -162,12 +196,21 @@ def test_overfits_saves_and_the_checkpoint_acts(small_model: Path, demos, tmp_pa
     assert {p.name for p in (tmp_path / "run").glob("checkpoint-*")} == {
         "checkpoint-10", "checkpoint-20", "checkpoint-30"}
     assert (final / "trainer_state.pt").exists() and latest_checkpoint(tmp_path / "run") == final
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    logged = events.Scalars("loss/sft")
+    assert [e.step for e in logged] == list(range(1, 31))
+    assert [e.value for e in logged] == pytest.approx(losses, rel=1e-6)
 
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(final)
     assert model.num_parameters() > 0
     policy = HFPolicy(str(final), temperature=0, max_new_tokens=16)
+    assert policy.format.settings() == SFTTrainer(small_model, few, config).format.settings()
+    assert policy.format.history_turns == 0  # the trained prompt, read from the checkpoint
     out = policy.act([step_input(few[0], 0)])
     assert len(out) == 1 and out[0].action_ids
 

@@ -162,8 +162,8 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: An
     if cfg.eval.episodes:
         for entry in suite.entries:
             entry.episodes = int(cfg.eval.episodes)
-    policy = HFPolicy(str(checkpoint), temperature=0.0, history_turns=config.history_turns,
-                      think=config.think, max_new_tokens=cfg.eval.max_new_tokens,
+    # The prompt settings come from the checkpoint's agentgym_prompt.json (what it trained on).
+    policy = HFPolicy(str(checkpoint), temperature=0.0, max_new_tokens=cfg.eval.max_new_tokens,
                       max_prompt_tokens=max(1, config.max_tokens - cfg.eval.max_new_tokens),
                       device=config.device)
     started = time.perf_counter()

@@ -1,10 +1,14 @@
 """Behaviour cloning (SFT) on demonstration trajectories.
 
-Every step of every trajectory becomes one sample: the prompt exactly as
-:class:`~agentgym.policies.HFPolicy` renders it for that step (same format, same history, same
-chat template, via :func:`~agentgym.policies.hf.fit_prompt`) followed by the tokenized
-``step.raw_output`` and eos. Labels are ``-100`` on the prompt, so the loss is on the action
-tokens only.
+Every step of every trajectory is trained on exactly as :class:`~agentgym.policies.HFPolicy`
+acts on it: the prompt it renders for that step (same format, same history, same chat template,
+via :func:`~agentgym.policies.hf.fit_prompt`) followed by the tokenized ``step.raw_output`` and
+eos. Labels are ``-100`` on the prompt, so the loss is on the action tokens only.
+
+Packing: when a step's prompt starts with the previous step's whole sequence (prompt, output,
+eos), as with ``history_style=chat``, the step is appended to that sequence instead of starting a
+new one, so one forward pass trains every action of an episode. The check is on token ids, so a
+packed sequence is token for token what the policy sees at each of its steps.
 
 The maths are pure functions (:func:`build_samples`, :func:`make_batches`, :func:`collate`,
 :func:`masked_nll`, :func:`lr_factor`); :class:`SFTTrainer` is the short loop around them, with
@@ -29,7 +33,7 @@ import numpy as np
 
 from agentgym.errors import ConfigError
 from agentgym.policies.hf import fit_prompt
-from agentgym.prompts import ReActFormat
+from agentgym.prompts import HISTORY_STYLES, ReActFormat, save_prompt_settings
 from agentgym.types import AgentInput, Trajectory, Turn
 
 __all__ = [
@@ -78,6 +82,10 @@ class SFTConfig:
     """Past turns shown in each prompt (as ``policy.history_turns`` at acting time)."""
     think: bool = True
     """Prompts ask for a ``Thought:`` line (as ``policy.think`` at acting time)."""
+    history_style: str = "inline"
+    """``inline`` or ``chat`` history (see :mod:`agentgym.prompts`); ``chat`` packs episodes."""
+    max_admissible: int = 50
+    """Most admissible actions listed in each prompt; 0 lists none."""
     successful_only: bool = False
     """Train only on steps of successful trajectories."""
     schedule: str = "cosine"
@@ -114,12 +122,15 @@ class SFTConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name}", f"must be >= 1, got {getattr(self, name)}.")
         not_negative = ("max_steps", "max_minutes", "history_turns", "warmup_steps", "weight_decay",
-                        "clip_grad", "save_every", "eval_every")
+                        "clip_grad", "save_every", "eval_every", "max_admissible")
         for name in not_negative:
             if getattr(self, name) < 0:
                 raise ConfigError(f"trainer.{name}", f"must be >= 0, got {getattr(self, name)}.")
         if not self.lr > 0:
             raise ConfigError("trainer.lr", f"must be > 0, got {self.lr}.", "try 1e-5 to 1e-3.")
+        if self.history_style not in HISTORY_STYLES:
+            raise ConfigError("trainer.history_style", f"{self.history_style!r} is not a style.",
+                              f"use one of: {', '.join(HISTORY_STYLES)}.")
         if self.schedule not in _SCHEDULES:
             raise ConfigError("trainer.schedule", f"{self.schedule!r} is not a schedule.",
                               f"use one of: {', '.join(_SCHEDULES)}.")
@@ -147,7 +158,8 @@ class Sample:
 def step_input(traj: Trajectory, index: int) -> AgentInput:
     """The :class:`AgentInput` the policy saw at step ``index`` (as the rollout engine builds it)."""
     obs = traj.steps[index].observation
-    history = [Turn(observation=s.observation["text"], action=s.action)
+    history = [Turn(observation=s.observation["text"], action=s.action,
+                    output=s.raw_output)
                for s in traj.steps[:index]]
     return AgentInput(
         env_id=traj.env_id,
@@ -168,7 +180,10 @@ def build_samples(
     max_prompt_tokens: int | None = None,
     successful_only: bool = False,
 ) -> list[Sample]:
-    """One :class:`Sample` per step: HFPolicy's prompt ids, then ``raw_output`` ids and eos.
+    """Samples of HFPolicy's prompt ids, then ``raw_output`` ids and eos, for every step.
+
+    A step whose prompt extends the previous step's sample (see the module docstring) is packed
+    into it while the sample stays within ``max_tokens``; otherwise it starts a new sample.
 
     Args:
         trajectories: Demonstrations.
@@ -185,6 +200,7 @@ def build_samples(
     for traj in trajectories:
         if successful_only and not traj.success:
             continue
+        current: Sample | None = None
         for i, step in enumerate(traj.steps):
             target = list(tokenizer(step.raw_output, add_special_tokens=False)["input_ids"])
             target = (target + [eos])[: max_tokens - 1]
@@ -192,8 +208,17 @@ def build_samples(
             if max_prompt_tokens is not None:
                 budget = min(budget, max_prompt_tokens)
             prompt, _ = fit_prompt(tokenizer, format, step_input(traj, i), budget)
-            samples.append(Sample(input_ids=prompt + target,
-                                  labels=[IGNORE] * len(prompt) + target))
+            n = len(current.input_ids) if current else 0
+            if current and len(prompt) > n and prompt[:n] == current.input_ids:
+                new = prompt[n:]
+                current.input_ids += new + target
+                current.labels += [IGNORE] * len(new) + target
+                continue
+            if current:
+                samples.append(current)
+            current = Sample(input_ids=prompt + target, labels=[IGNORE] * len(prompt) + target)
+        if current:
+            samples.append(current)
     return samples
 
 
@@ -304,7 +329,8 @@ class SFTTrainer:
         self.model_path = str(model_path)
         self.out_dir = Path(c.out_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.format = ReActFormat(think=c.think, history_turns=c.history_turns)
+        self.format = ReActFormat(think=c.think, history_turns=c.history_turns,
+                                  history_style=c.history_style, max_admissible=c.max_admissible)
         kw = {"max_tokens": c.max_tokens, "successful_only": c.successful_only}
         self.samples = build_samples(trajectories, self.tokenizer, self.format, **kw)
         if not self.samples:
@@ -447,6 +473,7 @@ class SFTTrainer:
         folder = self.out_dir / f"checkpoint-{state['step']}"
         model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
+        save_prompt_settings(folder, self.format)  # so policies act with the trained prompt
         torch.save({
             **state,
             "optimizer": optimizer.state_dict(),

@@ -153,7 +153,8 @@ def trajectory_texts(trajectories: Iterable[Trajectory], *, think: bool = True) 
             prompt = "\n".join(m["content"] for m in fmt.messages(inp))
             answer = step.raw_output if think and step.raw_output else fmt.render_action(step.action)
             texts.append(f"{prompt}\n{answer}\n")
-            history.append(Turn(observation=obs["text"], action=step.action))
+            history.append(Turn(observation=obs["text"], action=step.action,
+                                output=step.raw_output))
     return texts
 
 

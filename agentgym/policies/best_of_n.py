@@ -1,8 +1,16 @@
-"""Best-of-N: sample N actions per step, act the one a step scorer rates highest."""
+"""Best-of-N: sample N actions per step, act the one a step scorer rates highest.
+
+From a config (``policy=best_of_n``)::
+
+    agentgym eval suite=household_valid_unseen policy=best_of_n policy.n=8 \
+        policy.policy.path=runs/household_bc/sft/checkpoint-240 policy.scorer.name=admissible
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +18,7 @@ from agentgym.errors import ConfigError
 from agentgym.policies.base import Policy
 from agentgym.types import ActionOutput, AgentInput, Step, Trajectory
 
-__all__ = ["BestOfN", "candidate_trajectory"]
+__all__ = ["BestOfN", "BestOfNConfig", "best_of_n", "candidate_trajectory"]
 
 
 def candidate_trajectory(inp: AgentInput, out: ActionOutput) -> Trajectory:
@@ -24,7 +32,8 @@ def candidate_trajectory(inp: AgentInput, out: ActionOutput) -> Trajectory:
                 "last_action_error": error}
 
     steps = [
-        Step(observation=obs(t.observation), raw_output=t.action, action=t.action, reward=0.0,
+        Step(observation=obs(t.observation), raw_output=t.output or t.action, action=t.action,
+             reward=0.0,
              terminated=False, truncated=False)
         for t in inp.history
     ]
@@ -75,3 +84,35 @@ class BestOfN:
             }}
             chosen.append(out)
         return chosen
+
+
+@dataclass(kw_only=True)
+class BestOfNConfig:
+    """Config of :func:`best_of_n` (``conf/policy/best_of_n.yaml``)."""
+
+    n: int = 4
+    """Candidates sampled per step."""
+    policy: dict[str, Any] = field(default_factory=lambda: {"name": "hf", "temperature": 1.0})
+    """The sampling policy, as any ``policy`` section (``name`` plus its settings)."""
+    scorer: dict[str, Any] = field(default_factory=lambda: {"name": "admissible"})
+    """The step scorer, as a rewarder section (:mod:`agentgym.rewards.registry`)."""
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError("policy.n", f"must be >= 1, got {self.n}.", "use 4.")
+        if self.policy.get("name") == "best_of_n":
+            raise ConfigError("policy.policy.name", "best_of_n cannot wrap itself.",
+                              "give the sampling policy, e.g. policy.policy.name=hf.")
+
+
+def best_of_n(
+    *, n: int = 4, policy: Mapping[str, Any] | None = None, scorer: Mapping[str, Any] | None = None
+) -> BestOfN:
+    """A :class:`BestOfN` built from config sections for the sampling policy and the scorer."""
+    from agentgym.policies.registry import make_policy
+    from agentgym.rewards.registry import make_rewarder
+
+    defaults = BestOfNConfig()
+    config = BestOfNConfig(n=n, policy=dict(policy or defaults.policy),
+                           scorer=dict(scorer or defaults.scorer))
+    return BestOfN(make_policy(config.policy), make_rewarder(config.scorer), n=config.n)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentgym.errors import ConfigError
-from agentgym.prompts import ReActFormat
+from agentgym.prompts import ReActFormat, checkpoint_format
 from agentgym.types import ActionOutput, AgentInput
 
 __all__ = ["AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "fit_prompt", "render_prompt"]
@@ -48,14 +48,20 @@ class HFPolicyConfig:
     """``auto`` (cuda when available, else cpu), ``cpu``, ``cuda``, ``cuda:1``, ..."""
     dtype: str = "auto"
     """``auto`` (bfloat16 on cuda, float32 on cpu), ``float32``, ``bfloat16`` or ``float16``."""
-    history_turns: int = 8
-    """Past turns shown in the prompt (fewer when the prompt would exceed max_prompt_tokens)."""
+    history_turns: int | None = None
+    """Past turns shown in the prompt (fewer when the prompt would exceed max_prompt_tokens).
+    This and the other prompt fields left ``None`` take the checkpoint's saved prompt settings
+    (``agentgym_prompt.json``, written by the trainers), else ReActFormat's defaults (8 turns)."""
     max_prompt_tokens: int = 2048
     """Longest prompt; also capped by the model's context minus max_new_tokens."""
     seed: int = 0
     """Seed of the policy's own sampling random stream."""
-    think: bool = True
-    """Ask for a ``Thought:`` line before the ``Action:`` line."""
+    think: bool | None = None
+    """Ask for a ``Thought:`` line before the ``Action:`` line (default: yes)."""
+    history_style: str | None = None
+    """``inline`` or ``chat`` history (see :mod:`agentgym.prompts`; default inline)."""
+    max_admissible: int | None = None
+    """Most admissible actions listed in the prompt; 0 lists none (default 50)."""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -73,8 +79,9 @@ class HFPolicyConfig:
         for name in ("max_new_tokens", "max_prompt_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(self, name)}.")
-        if self.history_turns < 0:
-            raise ConfigError("policy.history_turns", f"must be >= 0, got {self.history_turns}.")
+        for name in ("history_turns", "max_admissible"):
+            if (getattr(self, name) or 0) < 0:
+                raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(self, name)}.")
         if self.dtype not in _DTYPES:
             raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(_DTYPES)}.")
@@ -99,8 +106,7 @@ def render_prompt(tokenizer, messages: Sequence[dict[str, str]]) -> list[int]:
 def _render_turns(tokenizer, fmt: ReActFormat, inp: AgentInput, turns: int) -> list[int]:
     """Prompt ids for ``inp`` showing at most ``turns`` history turns."""
     if turns != fmt.history_turns:
-        fmt = ReActFormat(think=fmt.think, history_turns=turns,
-                          max_admissible=fmt.max_admissible, system_prompt=fmt.system_prompt)
+        fmt = fmt.with_history(turns)
     return render_prompt(tokenizer, fmt.messages(inp))
 
 
@@ -217,6 +223,11 @@ class HFPolicy:
         max_prompt_tokens: Longest prompt in tokens.
         seed: Seed of the policy's own random stream (the global torch stream is untouched).
         think: Ask for a thought before the action.
+        history_style: ``inline`` or ``chat`` history.
+        max_admissible: Most admissible actions listed.
+
+    Prompt arguments left ``None`` come from the checkpoint's ``agentgym_prompt.json`` (what it
+    was trained with), else from :class:`~agentgym.prompts.ReActFormat`'s defaults.
     """
 
     def __init__(
@@ -228,20 +239,25 @@ class HFPolicy:
         max_new_tokens: int = 64,
         device: str = "auto",
         dtype: str = "auto",
-        history_turns: int = 8,
+        history_turns: int | None = None,
         max_prompt_tokens: int = 2048,
         seed: int = 0,
-        think: bool = True,
+        think: bool | None = None,
+        history_style: str | None = None,
+        max_admissible: int | None = None,
     ) -> None:
         config = HFPolicyConfig(
             path=path, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
             device=device, dtype=dtype, history_turns=history_turns,
             max_prompt_tokens=max_prompt_tokens, seed=seed, think=think,
+            history_style=history_style, max_admissible=max_admissible,
         )
         self.config = config
         self.tokenizer, self.model = _load(config)
         self.device = self.model.device
-        self.format = ReActFormat(think=think, history_turns=history_turns)
+        self.format = checkpoint_format(
+            config.path, think=think, history_turns=history_turns, history_style=history_style,
+            max_admissible=max_admissible)
         context = getattr(self.model.config, "max_position_embeddings", None)
         self.max_prompt_tokens = max_prompt_tokens
         if context:

@@ -27,6 +27,10 @@ POLICIES: dict[str, tuple[str, str]] = {
         "agentgym.envs.household.demonstrator:HouseholdDemonstrator",
         "agentgym.envs.household.demonstrator:HouseholdDemonstratorConfig",
     ),
+    "best_of_n": (
+        "agentgym.policies.best_of_n:best_of_n",
+        "agentgym.policies.best_of_n:BestOfNConfig",
+    ),
     "openai": (
         "agentgym.policies.openai:OpenAIPolicy",
         "agentgym.policies.openai:OpenAIPolicyConfig",

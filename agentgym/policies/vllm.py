@@ -26,7 +26,7 @@ import numpy as np
 
 from agentgym.errors import ConfigError, MissingExtraError
 from agentgym.policies.hf import answer_length, eos_ids, fit_prompt, render_prompt
-from agentgym.prompts import ReActFormat
+from agentgym.prompts import checkpoint_format
 from agentgym.types import ActionOutput, AgentInput
 
 __all__ = ["VLLMPolicy", "VLLMPolicyConfig"]
@@ -48,14 +48,19 @@ class VLLMPolicyConfig:
     """Most tokens generated per action."""
     dtype: str = "auto"
     """Weights dtype: ``auto`` (vLLM's choice from the checkpoint), ``float32``, ``bfloat16``..."""
-    history_turns: int = 8
-    """Past turns shown in the prompt (fewer when the prompt would exceed max_prompt_tokens)."""
+    history_turns: int | None = None
+    """Past turns shown in the prompt (fewer when the prompt would exceed max_prompt_tokens).
+    Prompt fields left ``None`` take the checkpoint's saved prompt settings, as in HFPolicy."""
     max_prompt_tokens: int = 2048
     """Longest prompt; also capped by the engine's context minus max_new_tokens."""
     seed: int = 0
     """Seed of the engine and of the per-request sampling seeds."""
-    think: bool = True
-    """Ask for a ``Thought:`` line before the ``Action:`` line."""
+    think: bool | None = None
+    """Ask for a ``Thought:`` line before the ``Action:`` line (default: yes)."""
+    history_style: str | None = None
+    """``inline`` or ``chat`` history (default inline)."""
+    max_admissible: int | None = None
+    """Most admissible actions listed in the prompt (default 50)."""
     engine: dict[str, Any] = field(default_factory=dict)
     """More ``vllm.LLM`` arguments, e.g. ``{gpu_memory_utilization: 0.5, max_model_len: 4096,
     enforce_eager: true, tensor_parallel_size: 2}``."""
@@ -72,8 +77,9 @@ class VLLMPolicyConfig:
         for name in ("max_new_tokens", "max_prompt_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(self, name)}.")
-        if self.history_turns < 0:
-            raise ConfigError("policy.history_turns", f"must be >= 0, got {self.history_turns}.")
+        for name in ("history_turns", "max_admissible"):
+            if (getattr(self, name) or 0) < 0:
+                raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(self, name)}.")
         if self.dtype not in _DTYPES:
             raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(_DTYPES)}.")
@@ -107,6 +113,8 @@ class VLLMPolicy:
         seed: Engine seed; the policy also draws one sampling seed per request from it, so a
             run is reproducible.
         think: Ask for a thought before the action.
+        history_style: ``inline`` or ``chat`` history.
+        max_admissible: Most admissible actions listed.
         engine: More ``vllm.LLM`` keyword arguments.
     """
 
@@ -118,16 +126,19 @@ class VLLMPolicy:
         top_p: float = 1.0,
         max_new_tokens: int = 64,
         dtype: str = "auto",
-        history_turns: int = 8,
+        history_turns: int | None = None,
         max_prompt_tokens: int = 2048,
         seed: int = 0,
-        think: bool = True,
+        think: bool | None = None,
+        history_style: str | None = None,
+        max_admissible: int | None = None,
         engine: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config = VLLMPolicyConfig(
             path=path, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
             dtype=dtype, history_turns=history_turns, max_prompt_tokens=max_prompt_tokens,
-            seed=seed, think=think, engine=dict(engine or {}),
+            seed=seed, think=think, history_style=history_style, max_admissible=max_admissible,
+            engine=dict(engine or {}),
         )
         vllm = _import_vllm()
         engine_args = {"worker_extension_cls": f"{__name__}.WeightLoader", **config.engine}
@@ -140,7 +151,9 @@ class VLLMPolicy:
                 "give a folder written by save_pretrained or a reachable hub id.",
             ) from exc
         self.tokenizer = self.llm.get_tokenizer()
-        self.format = ReActFormat(think=think, history_turns=history_turns)
+        self.format = checkpoint_format(
+            config.path, think=think, history_turns=history_turns, history_style=history_style,
+            max_admissible=max_admissible)
         context = self.llm.llm_engine.model_config.max_model_len
         self.max_prompt_tokens = max(1, min(max_prompt_tokens, context - max_new_tokens))
         generation_eos = self.llm.llm_engine.model_config.hf_config.eos_token_id
