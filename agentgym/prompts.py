@@ -46,6 +46,9 @@ class ReActFormatConfig:
     """Replaces the built-in system prompt when not empty."""
     history_style: str = "inline"
     """``inline`` (past turns in one user message) or ``chat`` (a growing conversation)."""
+    goal_every_turn: bool = False
+    """``chat`` style: restate the goal in every user message, next to each observation, not
+    only in the first (small models use a nearby goal far better than a distant one)."""
 
     def __post_init__(self) -> None:
         if self.history_turns < 0:
@@ -79,6 +82,7 @@ class ReActFormat:
         max_admissible: Most admissible actions listed.
         system_prompt: Replaces the built-in system prompt when not empty.
         history_style: ``inline`` or ``chat`` (see the module docstring).
+        goal_every_turn: With ``chat``, restate the goal in every user message.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class ReActFormat:
         max_admissible: int = 50,
         system_prompt: str = "",
         history_style: str = "inline",
+        goal_every_turn: bool = False,
     ) -> None:
         ReActFormatConfig(
             think=think,
@@ -96,11 +101,13 @@ class ReActFormat:
             max_admissible=max_admissible,
             system_prompt=system_prompt,
             history_style=history_style,
+            goal_every_turn=goal_every_turn,
         )
         self.think = think
         self.history_turns = history_turns
         self.max_admissible = max_admissible
         self.history_style = history_style
+        self.goal_every_turn = goal_every_turn
         self._custom_system = system_prompt
         self.system_prompt = system_prompt or self._default_system()
 
@@ -108,7 +115,7 @@ class ReActFormat:
         """The constructor arguments that rebuild this format."""
         return {"think": self.think, "history_turns": self.history_turns,
                 "max_admissible": self.max_admissible, "system_prompt": self._custom_system,
-                "history_style": self.history_style}
+                "history_style": self.history_style, "goal_every_turn": self.goal_every_turn}
 
     def with_history(self, turns: int) -> ReActFormat:
         """The same format showing at most ``turns`` past turns."""
@@ -174,7 +181,7 @@ class ReActFormat:
         observations = [t.observation for t in shown] + [inp.observation]
         messages: list[Message] = [{"role": "system", "content": self.system_prompt}]
         for i, observation in enumerate(observations):
-            parts = [f"Goal: {inp.goal}"] if i == 0 else []
+            parts = [f"Goal: {inp.goal}"] if i == 0 or self.goal_every_turn else []
             if skipped and i == first_kept:
                 parts.append(f"({skipped} earlier turns omitted)")
             parts.append(f"Observation: {observation}")

@@ -190,3 +190,32 @@ def test_missing_or_bad_path_says_how_to_fix_it(tmp_path: Path) -> None:
         HFPolicy(str(tmp_path / "nothing-here"))
     with pytest.raises(ConfigError, match="policy.temperature"):
         HFPolicyConfig(path="x", temperature=-1.0)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_constrained_decoding_only_spells_admissible_actions(tiny_checkpoint: Path,
+                                                             temperature: float) -> None:
+    # An untrained model: free generation is gibberish, so any valid answer is the constraint's.
+    pol = HFPolicy(str(tiny_checkpoint), temperature=temperature, think=False, max_new_tokens=16,
+                   constrain="admissible", seed=3)
+    batch = _inputs() * 4
+    outs = pol.act(batch)
+    for inp, out in zip(batch, outs):
+        if inp.admissible_actions:
+            assert out.action in inp.admissible_actions, out.text
+            assert out.meta["finish_reason"] == "eos"
+            assert out.action_ids[-1] in pol.eos_ids
+        # log-probs stay the model's own (not renormalised), as a fresh forward pass gives them
+        assert torch.allclose(torch.tensor(out.action_logprobs), _teacher_forced(pol.model, out),
+                              atol=1e-4)
+    free = HFPolicy(str(tiny_checkpoint), temperature=temperature, think=False,
+                    max_new_tokens=16, seed=3).act(batch)
+    assert sum(o.action in i.admissible_actions for i, o in zip(batch, free)) < len(batch) - 4
+
+
+def test_constrained_decoding_needs_think_off(tiny_checkpoint: Path) -> None:
+    with pytest.raises(ConfigError, match="think=false") as err:
+        HFPolicy(str(tiny_checkpoint), think=True, constrain="admissible")
+    assert err.value.field == "policy.constrain"
+    with pytest.raises(ConfigError, match="none, admissible"):
+        HFPolicy(str(tiny_checkpoint), constrain="valid")

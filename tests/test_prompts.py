@@ -107,6 +107,16 @@ def test_chat_history_is_a_growing_conversation() -> None:
     assert last[-1]["content"] == "Observation: room 4"
 
 
+def test_chat_history_can_restate_the_goal_every_turn() -> None:
+    fmt = ReActFormat(history_style="chat", goal_every_turn=True, max_admissible=0)
+    steps = [fmt.messages(inp) for inp in _episode(3)]
+    for before, after in zip(steps, steps[1:]):  # still a growing conversation
+        assert after[: len(before)] == before
+    users = [m["content"] for m in steps[-1] if m["role"] == "user"]
+    assert users == [f"Goal: Find your way to the exit.\n\nObservation: room {i}" for i in range(4)]
+    assert fmt.settings()["goal_every_turn"] is True
+
+
 def test_chat_history_replays_the_action_when_the_output_is_unknown() -> None:
     inp = _input(history=[Turn(observation="room 0", action="go north")])
     assert ReActFormat(history_style="chat").messages(inp)[2]["content"] == (

@@ -88,6 +88,11 @@ def test_train_errors_name_the_field(tmp_path: Path, capsys) -> None:
     assert "household_bc" in capsys.readouterr().err
     assert main(["train", "trainer.lrr=1"]) == 2
     assert "Did you mean 'lr'" in capsys.readouterr().err
+    assert main(["train", *SMALL, "eval.suite=keydoor", "+eval.policy.beam=4",
+                 f"run.dir={tmp_path}", "run.name=badeval"]) == 2
+    err = capsys.readouterr().err
+    assert "eval.policy" in err and "beam" in err
+    assert not (tmp_path / "badeval" / "demonstrations.jsonl").exists()  # refused up front
     assert main(["train", "data.env.id=agentgym/KeyDoor-v0", "trainer.name=ppo_x",
                  f"run.dir={tmp_path}"]) == 2
     assert "sft" in capsys.readouterr().err

@@ -59,6 +59,8 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     config = build(SFTConfig, section, "trainer")
     result: dict[str, Any] = {"trainer": "sft"}
 
+    if cfg.eval.suite:
+        eval_policy_settings(cfg, config)  # fail now, not after training
     started = time.perf_counter()
     demos = demonstrations(cfg, out)
     result["demonstrations"] = len(demos)
@@ -162,10 +164,7 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: An
     if cfg.eval.episodes:
         for entry in suite.entries:
             entry.episodes = int(cfg.eval.episodes)
-    # The prompt settings come from the checkpoint's agentgym_prompt.json (what it trained on).
-    policy = HFPolicy(str(checkpoint), temperature=0.0, max_new_tokens=cfg.eval.max_new_tokens,
-                      max_prompt_tokens=max(1, config.max_tokens - cfg.eval.max_new_tokens),
-                      device=config.device)
+    policy = HFPolicy(str(checkpoint), **eval_policy_settings(cfg, config))
     started = time.perf_counter()
     report = evaluate(policy, suite, policy_name=f"{cfg.trainer.name}:{Path(checkpoint).name}",
                       rollout=build(RolloutConfig, cfg.rollout, "rollout"))
@@ -173,6 +172,26 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: An
     summary = {"suite": suite.name, **report.overall,
                "seconds": round(time.perf_counter() - started, 1)}
     return report, summary
+
+
+def eval_policy_settings(cfg: DictConfig, config: Any) -> dict[str, Any]:
+    """HFPolicy arguments for the evaluation: greedy, sized like training, plus ``eval.policy``.
+
+    The prompt settings are not among them: the checkpoint's ``agentgym_prompt.json`` gives them.
+    Checked without loading anything, so a bad ``eval.policy`` fails before training starts.
+    """
+    from agentgym.policies.hf import HFPolicyConfig
+
+    settings = {"temperature": 0.0, "max_new_tokens": cfg.eval.max_new_tokens,
+                "max_prompt_tokens": max(1, config.max_tokens - cfg.eval.max_new_tokens),
+                "device": config.device, **(to_container(cfg.eval.get("policy")) or {})}
+    unknown = sorted(set(settings) - set(HFPolicyConfig.__dataclass_fields__) - {"path"})
+    if unknown or "path" in settings:
+        raise ConfigError("eval.policy", f"not hf policy settings: {unknown or ['path']}.",
+                          "use keys of conf/policy/hf.yaml except path, e.g. "
+                          "eval.policy.constrain=admissible.")
+    HFPolicyConfig(path="checkpoint", **settings)  # values are checked here
+    return settings
 
 
 def _parameters(model_path: str) -> int | None:

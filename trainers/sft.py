@@ -86,6 +86,8 @@ class SFTConfig:
     """``inline`` or ``chat`` history (see :mod:`agentgym.prompts`); ``chat`` packs episodes."""
     max_admissible: int = 50
     """Most admissible actions listed in each prompt; 0 lists none."""
+    goal_every_turn: bool = False
+    """``chat`` history: restate the goal in every user message."""
     successful_only: bool = False
     """Train only on steps of successful trajectories."""
     schedule: str = "cosine"
@@ -330,7 +332,8 @@ class SFTTrainer:
         self.out_dir = Path(c.out_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.format = ReActFormat(think=c.think, history_turns=c.history_turns,
-                                  history_style=c.history_style, max_admissible=c.max_admissible)
+                                  history_style=c.history_style, max_admissible=c.max_admissible,
+                                  goal_every_turn=c.goal_every_turn)
         kw = {"max_tokens": c.max_tokens, "successful_only": c.successful_only}
         self.samples = build_samples(trajectories, self.tokenizer, self.format, **kw)
         if not self.samples:

@@ -28,6 +28,8 @@ __all__ = ["AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "fit_prom
 log = logging.getLogger(__name__)
 
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
+#: ``none``: free generation; ``admissible``: answers are one of the input's admissible actions.
+_CONSTRAINTS = ("none", "admissible")
 #: Same rule as ReActFormat.parse: the action follows an ``Action:``; its line's newline ends it.
 _ACTION_LINE = re.compile(r"\baction\s*:[^\n]*\n", re.IGNORECASE)
 
@@ -62,6 +64,9 @@ class HFPolicyConfig:
     """``inline`` or ``chat`` history (see :mod:`agentgym.prompts`; default inline)."""
     max_admissible: int | None = None
     """Most admissible actions listed in the prompt; 0 lists none (default 50)."""
+    constrain: str = "none"
+    """``none``, or ``admissible``: decoding may only spell one of the input's admissible
+    actions (where it lists any), with ``think`` off."""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -85,6 +90,9 @@ class HFPolicyConfig:
         if self.dtype not in _DTYPES:
             raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(_DTYPES)}.")
+        if self.constrain not in _CONSTRAINTS:
+            raise ConfigError("policy.constrain", f"{self.constrain!r} is not a constraint.",
+                              f"use one of: {', '.join(_CONSTRAINTS)}.")
 
 
 def render_prompt(tokenizer, messages: Sequence[dict[str, str]]) -> list[int]:
@@ -225,6 +233,12 @@ class HFPolicy:
         think: Ask for a thought before the action.
         history_style: ``inline`` or ``chat`` history.
         max_admissible: Most admissible actions listed.
+        constrain: ``admissible`` restricts decoding to the input's admissible actions: at each
+            token only continuations of some admissible action (as the bare action or its
+            ``Action:`` line) and, once one is complete, eos are allowed. The model's
+            distribution is renormalised over those tokens; ``action_logprobs`` stay the
+            unconstrained model's, as ever. Needs ``think`` off; inputs listing no admissible
+            actions decode freely.
 
     Prompt arguments left ``None`` come from the checkpoint's ``agentgym_prompt.json`` (what it
     was trained with), else from :class:`~agentgym.prompts.ReActFormat`'s defaults.
@@ -245,12 +259,13 @@ class HFPolicy:
         think: bool | None = None,
         history_style: str | None = None,
         max_admissible: int | None = None,
+        constrain: str = "none",
     ) -> None:
         config = HFPolicyConfig(
             path=path, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
             device=device, dtype=dtype, history_turns=history_turns,
             max_prompt_tokens=max_prompt_tokens, seed=seed, think=think,
-            history_style=history_style, max_admissible=max_admissible,
+            history_style=history_style, max_admissible=max_admissible, constrain=constrain,
         )
         self.config = config
         self.tokenizer, self.model = _load(config)
@@ -258,6 +273,9 @@ class HFPolicy:
         self.format = checkpoint_format(
             config.path, think=think, history_turns=history_turns, history_style=history_style,
             max_admissible=max_admissible)
+        if constrain != "none" and self.format.think:
+            raise ConfigError("policy.constrain", "constrained decoding needs think=false.",
+                              "set policy.think=false (or policy.constrain=none).")
         context = getattr(self.model.config, "max_position_embeddings", None)
         self.max_prompt_tokens = max_prompt_tokens
         if context:
@@ -310,7 +328,10 @@ class HFPolicy:
         if not batch:
             return []
         prompts = [self.prompt_ids(inp) for inp in batch]
-        generated, logprobs, stops = self._generate([ids for ids, _ in prompts])
+        tries = None
+        if self.config.constrain == "admissible":
+            tries = [self._answer_trie(inp.admissible_actions) for inp in batch]
+        generated, logprobs, stops = self._generate([ids for ids, _ in prompts], tries=tries)
         out = []
         for (ids, cut), gen, lps, (n, reason) in zip(prompts, generated, logprobs, stops):
             action_ids = gen[:n]
@@ -325,7 +346,22 @@ class HFPolicy:
             ))
         return out
 
-    def _generate(self, prompts: list[list[int]], **overrides: Any):
+    def _answer_trie(self, actions: Sequence[str]) -> dict | None:
+        """Token trie of the answers spelling one of ``actions`` (then eos); None if no actions."""
+        if not actions:
+            return None
+        eos = self.tokenizer.eos_token_id
+        eos = eos if eos is not None else min(self.eos_ids)
+        trie: dict = {}
+        for action in actions:
+            for text in {action, self.format.render_action(action)}:
+                node = trie
+                for t in self.tokenizer(text, add_special_tokens=False)["input_ids"] + [eos]:
+                    node = node.setdefault(t, {})
+        return trie
+
+    def _generate(self, prompts: list[list[int]], *, tries: list[dict | None] | None = None,
+                  **overrides: Any):
         """Left-pad, generate once, and return per row: ids, log-probs, (length, finish reason)."""
         import torch
 
@@ -336,7 +372,11 @@ class HFPolicy:
             input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
             attention[row, width - len(ids):] = 1
         stop = _stopping_criteria_class()(self.tokenizer, width, len(prompts), self.eos_ids)
-        from transformers import StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        processors = LogitsProcessorList()
+        if tries and any(t is not None for t in tries):
+            processors.append(_trie_processor_class()(tries, width))
 
         with torch.random.fork_rng(devices=self._rng_devices()), torch.inference_mode():
             self._set_rng()
@@ -345,6 +385,7 @@ class HFPolicy:
                 attention_mask=attention.to(self.device),
                 generation_config=self._generation_config(**overrides),
                 stopping_criteria=StoppingCriteriaList([stop]),
+                logits_processor=processors,
             )
             self._rng_state = self._get_rng()
             new = result.sequences[:, width:]
@@ -390,6 +431,34 @@ class HFPolicy:
 
         cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
         return torch.random.get_rng_state(), cuda
+
+
+def _trie_processor_class():
+    """A LogitsProcessor keeping each row on its token trie (built lazily: transformers import)."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class TrieConstraint(LogitsProcessor):
+        """Row ``i`` may only continue along ``tries[i]`` (a ``None`` trie leaves it free)."""
+
+        def __init__(self, tries: list[dict | None], start: int) -> None:
+            self.tries, self.start = tries, start
+
+        def __call__(self, input_ids, scores):
+            scores = scores.clone()  # generate keeps the incoming tensor as the raw logits
+            for row, trie in enumerate(self.tries):
+                node = trie
+                for t in input_ids[row, self.start:].tolist():
+                    node = node.get(t) if node else None
+                if not node:  # no constraint, or the row is done (eos taken)
+                    continue
+                allowed = torch.tensor(list(node), device=scores.device)
+                kept = scores[row, allowed].clone()
+                scores[row] = float("-inf")
+                scores[row, allowed] = kept
+            return scores
+
+    return TrieConstraint
 
 
 def _seeded_rng_state(seed: int, device):
