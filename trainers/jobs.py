@@ -80,7 +80,7 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     state = _trainer_state(final)
     result.update(checkpoint=str(final), steps=state.get("step"),
                   train_seconds=round(state.get("seconds", 0.0), 1),
-                  target_tokens=state.get("tokens"))
+                  tokens_seen=state.get("tokens"))  # prompt + target tokens trained on
 
     report = None
     if cfg.eval.suite:
@@ -100,9 +100,10 @@ def demonstrations(cfg: DictConfig, out: Path) -> list[Trajectory]:
         cached = out / "demonstrations.jsonl"
         if cached.exists():
             log.info("reusing the demonstrations in %s", cached)
-            return load_trajectories(cached)
-        trajs = _collect(cfg)
-        save_trajectories(trajs, cached)
+            trajs = load_trajectories(cached)
+        else:
+            trajs = _collect(cfg)
+            save_trajectories(trajs, cached)
     kept = [t for t in trajs if t.success] if data.only_success else trajs
     if not kept:
         raise ConfigError(
