@@ -48,7 +48,7 @@ class ReActFormatConfig:
     """``inline`` (past turns in one user message) or ``chat`` (a growing conversation)."""
     goal_every_turn: bool = False
     """``chat`` style: restate the goal in every user message, next to each observation, not
-    only in the first (small models use a nearby goal far better than a distant one)."""
+    only in the first (it helped a tiny model imitate; see benchmarks/RESULTS.md)."""
 
     def __post_init__(self) -> None:
         if self.history_turns < 0:
