@@ -12,6 +12,7 @@ from agentgym.errors import ConfigError
 from agentgym.policies.hf import HFPolicy, HFPolicyConfig, _stopping_criteria_class
 from agentgym.prompts import ReActFormat
 from agentgym.types import ActionOutput, AgentInput, Turn
+from logprob_check import teacher_forced
 
 
 def _inputs() -> list[AgentInput]:
@@ -32,16 +33,6 @@ def _inputs() -> list[AgentInput]:
 @pytest.fixture(scope="module")
 def policy(tiny_checkpoint: Path) -> HFPolicy:
     return HFPolicy(str(tiny_checkpoint), temperature=1.0, max_new_tokens=12, seed=0)
-
-
-def _teacher_forced(model, out: ActionOutput) -> torch.Tensor:
-    """Log-probs of ``out.action_ids`` from one fresh, unpadded forward pass."""
-    ids = torch.tensor([out.prompt_ids + out.action_ids])
-    with torch.no_grad():
-        logits = model(ids).logits[0].float()
-    n = len(out.prompt_ids)
-    logprobs = torch.log_softmax(logits[n - 1:-1], dim=-1)
-    return logprobs.gather(-1, torch.tensor(out.action_ids)[:, None])[:, 0]
 
 
 def test_batched_act_returns_token_data_per_input(policy: HFPolicy) -> None:
@@ -68,7 +59,7 @@ def test_logprobs_equal_a_fresh_forward_pass(arch, temperature, request) -> None
     pol = HFPolicy(str(path), temperature=temperature, top_p=0.9, max_new_tokens=10, seed=1)
     outs = pol.act(_inputs())
     for out in outs:
-        expected = _teacher_forced(pol.model, out)
+        expected = teacher_forced(pol.model, out)
         assert torch.allclose(torch.tensor(out.action_logprobs), expected, atol=1e-4), (
             (torch.tensor(out.action_logprobs) - expected).abs().max())
 
@@ -89,7 +80,7 @@ def test_rows_stopping_early_drop_the_padding(policy: HFPolicy) -> None:
         assert policy.pad_id not in out.action_ids or policy.pad_id in stops
         if out.meta["finish_reason"] == "eos":
             assert out.action_ids[-1] in stops and not set(out.action_ids[:-1]) & stops
-        expected = _teacher_forced(policy.model, out)
+        expected = teacher_forced(policy.model, out)
         assert torch.allclose(torch.tensor(out.action_logprobs), expected, atol=1e-4)
 
 
@@ -206,7 +197,7 @@ def test_constrained_decoding_only_spells_admissible_actions(tiny_checkpoint: Pa
             assert out.meta["finish_reason"] == "eos"
             assert out.action_ids[-1] in pol.eos_ids
         # log-probs stay the model's own (not renormalised), as a fresh forward pass gives them
-        assert torch.allclose(torch.tensor(out.action_logprobs), _teacher_forced(pol.model, out),
+        assert torch.allclose(torch.tensor(out.action_logprobs), teacher_forced(pol.model, out),
                               atol=1e-4)
     free = HFPolicy(str(tiny_checkpoint), temperature=temperature, think=False,
                     max_new_tokens=16, seed=3).act(batch)

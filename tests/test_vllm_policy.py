@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from agentgym.errors import ConfigError, MissingExtraError
-from agentgym.types import ActionOutput, AgentInput, Turn
+from agentgym.types import AgentInput, Turn
+from logprob_check import teacher_forced
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 
@@ -29,15 +30,6 @@ def _inputs() -> list[AgentInput]:
                    admissible_actions=["open cabinet 1", "go to shelf 1"],
                    history=[Turn(observation=f"Room {i}.", action="look") for i in range(4)]),
     ]
-
-
-def _teacher_forced(model, out: ActionOutput) -> torch.Tensor:
-    ids = torch.tensor([out.prompt_ids + out.action_ids])
-    with torch.no_grad():
-        logits = model(ids).logits[0].float()
-    n = len(out.prompt_ids)
-    logprobs = torch.log_softmax(logits[n - 1:-1], dim=-1)
-    return logprobs.gather(-1, torch.tensor(out.action_ids)[:, None])[:, 0]
 
 
 @pytest.mark.skipif(HAS_VLLM, reason="checks the error shown when vLLM is not installed")
@@ -89,7 +81,7 @@ def test_outputs_match_hf_greedy_and_logprobs(vllm_policy, tiny_checkpoint: Path
         assert v.prompt_ids == h.prompt_ids  # same chat template, same truncation
         assert 1 <= len(v.action_ids) <= 16 and len(v.action_logprobs) == len(v.action_ids)
         # vLLM's log-probs are those of a fresh HF forward pass over the same tokens.
-        expected = _teacher_forced(hf.model, v)
+        expected = teacher_forced(hf.model, v)
         assert torch.allclose(torch.tensor(v.action_logprobs), expected, atol=1e-3)
         assert v.text == vllm_policy.tokenizer.decode(v.action_ids, skip_special_tokens=True)
         assert v.action == vllm_policy.format.parse(v.text)
@@ -120,7 +112,7 @@ def test_load_weights_swaps_the_model(vllm_policy, tiny_checkpoint: Path, tmp_pa
     vllm_policy.load_weights(changed.state_dict())
     after = vllm_policy.act(_inputs())
     for out in after:
-        assert torch.allclose(torch.tensor(out.action_logprobs), _teacher_forced(changed, out),
+        assert torch.allclose(torch.tensor(out.action_logprobs), teacher_forced(changed, out),
                               atol=1e-3)
     assert [o.action_logprobs for o in before] != [o.action_logprobs for o in after]
     # And back from a checkpoint folder.

@@ -76,23 +76,28 @@ class HFPolicyConfig:
                 "pass policy.path=<local folder or hub id>; for a tiny local model run "
                 "`agentgym model init runs/tiny` and use policy.path=runs/tiny.",
             )
-        if self.temperature < 0:
-            raise ConfigError("policy.temperature", f"must be >= 0, got {self.temperature}.",
-                              "use 0 for greedy or 1.0 to sample.")
-        if not 0 < self.top_p <= 1:
-            raise ConfigError("policy.top_p", f"must be in (0, 1], got {self.top_p}.", "use 1.0.")
-        for name in ("max_new_tokens", "max_prompt_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(self, name)}.")
-        for name in ("history_turns", "max_admissible"):
-            if (getattr(self, name) or 0) < 0:
-                raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(self, name)}.")
-        if self.dtype not in _DTYPES:
-            raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
-                              f"use one of: {', '.join(_DTYPES)}.")
+        check_model_policy_fields(self)
         if self.constrain not in _CONSTRAINTS:
             raise ConfigError("policy.constrain", f"{self.constrain!r} is not a constraint.",
                               f"use one of: {', '.join(_CONSTRAINTS)}.")
+
+
+def check_model_policy_fields(config: Any) -> None:
+    """Checks shared by model-backed policy configs (HF, vLLM): sampling, lengths, prompt, dtype."""
+    if config.temperature < 0:
+        raise ConfigError("policy.temperature", f"must be >= 0, got {config.temperature}.",
+                          "use 0 for greedy or 1.0 to sample.")
+    if not 0 < config.top_p <= 1:
+        raise ConfigError("policy.top_p", f"must be in (0, 1], got {config.top_p}.", "use 1.0.")
+    for name in ("max_new_tokens", "max_prompt_tokens"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(config, name)}.")
+    for name in ("history_turns", "max_admissible"):
+        if (getattr(config, name) or 0) < 0:
+            raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(config, name)}.")
+    if config.dtype not in _DTYPES:
+        raise ConfigError("policy.dtype", f"{config.dtype!r} is not a dtype.",
+                          f"use one of: {', '.join(_DTYPES)}.")
 
 
 def render_prompt(tokenizer, messages: Sequence[dict[str, str]]) -> list[int]:

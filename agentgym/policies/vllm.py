@@ -25,13 +25,17 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError, MissingExtraError
-from agentgym.policies.hf import answer_length, eos_ids, fit_prompt, render_prompt
+from agentgym.policies.hf import (
+    answer_length,
+    check_model_policy_fields,
+    eos_ids,
+    fit_prompt,
+    render_prompt,
+)
 from agentgym.prompts import checkpoint_format
 from agentgym.types import ActionOutput, AgentInput
 
 __all__ = ["VLLMPolicy", "VLLMPolicyConfig"]
-
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(kw_only=True)
@@ -69,20 +73,7 @@ class VLLMPolicyConfig:
         if not self.path:
             raise ConfigError("policy.path", "missing: the vllm policy needs a model checkpoint.",
                               "pass policy.path=<local folder or hub id>.")
-        if self.temperature < 0:
-            raise ConfigError("policy.temperature", f"must be >= 0, got {self.temperature}.",
-                              "use 0 for greedy or 1.0 to sample.")
-        if not 0 < self.top_p <= 1:
-            raise ConfigError("policy.top_p", f"must be in (0, 1], got {self.top_p}.", "use 1.0.")
-        for name in ("max_new_tokens", "max_prompt_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"policy.{name}", f"must be >= 1, got {getattr(self, name)}.")
-        for name in ("history_turns", "max_admissible"):
-            if (getattr(self, name) or 0) < 0:
-                raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(self, name)}.")
-        if self.dtype not in _DTYPES:
-            raise ConfigError("policy.dtype", f"{self.dtype!r} is not a dtype.",
-                              f"use one of: {', '.join(_DTYPES)}.")
+        check_model_policy_fields(self)
         for key in ("model", "tokenizer", "seed", "dtype"):
             if key in self.engine:
                 raise ConfigError(f"policy.engine.{key}", "is set by the policy itself.",
