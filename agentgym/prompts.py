@@ -17,8 +17,8 @@ from agentgym.errors import ConfigError
 from agentgym.types import AgentInput
 
 __all__ = [
-    "HISTORY_STYLES", "PROMPT_FILE", "Message", "ReActFormat", "ReActFormatConfig",
-    "checkpoint_format", "load_prompt_settings", "save_prompt_settings",
+    "GOAL_POSITIONS", "HISTORY_STYLES", "PROMPT_FILE", "Message", "ReActFormat",
+    "ReActFormatConfig", "checkpoint_format", "load_prompt_settings", "save_prompt_settings",
 ]
 
 Message = dict[str, str]
@@ -28,6 +28,8 @@ _THOUGHT_PREFIX = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
 
 #: ``inline``: past turns inside one user message; ``chat``: one message per observation/output.
 HISTORY_STYLES = ("inline", "chat")
+#: Where a user message states the goal: ``before`` or ``after`` the observation.
+GOAL_POSITIONS = ("before", "after")
 #: File in a checkpoint folder holding the prompt settings the model was trained with.
 PROMPT_FILE = "agentgym_prompt.json"
 
@@ -49,6 +51,10 @@ class ReActFormatConfig:
     goal_every_turn: bool = False
     """``chat`` style: restate the goal in every user message, next to each observation, not
     only in the first (it helped a tiny model imitate; see benchmarks/RESULTS.md)."""
+    goal_position: str = "before"
+    """Where a user message states the goal: ``before`` the observation (the first thing read)
+    or ``after`` it (next to where the answer starts, as ALFWorld's first observation ends with
+    its task)."""
 
     def __post_init__(self) -> None:
         if self.history_turns < 0:
@@ -58,6 +64,9 @@ class ReActFormatConfig:
         if self.history_style not in HISTORY_STYLES:
             raise ConfigError("prompt.history_style", f"{self.history_style!r} is not a style.",
                               f"use one of: {', '.join(HISTORY_STYLES)}.")
+        if self.goal_position not in GOAL_POSITIONS:
+            raise ConfigError("prompt.goal_position", f"{self.goal_position!r} is not a position.",
+                              f"use one of: {', '.join(GOAL_POSITIONS)}.")
 
 
 _PAIRS = {"`": "`", "'": "'", '"': '"', "[": "]", "<": ">"}
@@ -83,6 +92,7 @@ class ReActFormat:
         system_prompt: Replaces the built-in system prompt when not empty.
         history_style: ``inline`` or ``chat`` (see the module docstring).
         goal_every_turn: With ``chat``, restate the goal in every user message.
+        goal_position: ``before`` or ``after`` the observation in a user message.
     """
 
     def __init__(
@@ -94,6 +104,7 @@ class ReActFormat:
         system_prompt: str = "",
         history_style: str = "inline",
         goal_every_turn: bool = False,
+        goal_position: str = "before",
     ) -> None:
         ReActFormatConfig(
             think=think,
@@ -102,12 +113,14 @@ class ReActFormat:
             system_prompt=system_prompt,
             history_style=history_style,
             goal_every_turn=goal_every_turn,
+            goal_position=goal_position,
         )
         self.think = think
         self.history_turns = history_turns
         self.max_admissible = max_admissible
         self.history_style = history_style
         self.goal_every_turn = goal_every_turn
+        self.goal_position = goal_position
         self._custom_system = system_prompt
         self.system_prompt = system_prompt or self._default_system()
 
@@ -115,7 +128,8 @@ class ReActFormat:
         """The constructor arguments that rebuild this format."""
         return {"think": self.think, "history_turns": self.history_turns,
                 "max_admissible": self.max_admissible, "system_prompt": self._custom_system,
-                "history_style": self.history_style, "goal_every_turn": self.goal_every_turn}
+                "history_style": self.history_style, "goal_every_turn": self.goal_every_turn,
+                "goal_position": self.goal_position}
 
     def with_history(self, turns: int) -> ReActFormat:
         """The same format showing at most ``turns`` past turns."""
@@ -134,7 +148,7 @@ class ReActFormat:
         """Chat messages for one agent input: system + user (``inline``) or the conversation."""
         if self.history_style == "chat":
             return self._conversation(inp)
-        parts = [f"Goal: {inp.goal}"]
+        parts = []
         turns = inp.history[-self.history_turns :] if self.history_turns else []
         if turns:
             lines = [f"Observation: {t.observation}\nAction: {t.action}" for t in turns]
@@ -143,6 +157,7 @@ class ReActFormat:
             parts.append(header + "\n" + "\n".join(lines))
         parts.append(f"Observation: {inp.observation}")
         parts += self._now(inp)
+        parts = self._with_goal(parts, inp.goal)
         parts.append("What do you do next?")
         return [
             {"role": "system", "content": self.system_prompt},
@@ -160,6 +175,11 @@ class ReActFormat:
             listing = "\n".join(f"- {a}" for a in shown) + (f"\n(+{more} more)" if more else "")
             parts.append("Admissible actions:\n" + listing)
         return parts
+
+    def _with_goal(self, parts: list[str], goal: str) -> list[str]:
+        """``parts`` of a user message with the goal line at ``goal_position``."""
+        line = f"Goal: {goal}"
+        return [line, *parts] if self.goal_position == "before" else [*parts, line]
 
     def _conversation(self, inp: AgentInput) -> list[Message]:
         """``chat`` style: the goal and first observation, then one message per turn.
@@ -181,12 +201,12 @@ class ReActFormat:
         observations = [t.observation for t in shown] + [inp.observation]
         messages: list[Message] = [{"role": "system", "content": self.system_prompt}]
         for i, observation in enumerate(observations):
-            parts = [f"Goal: {inp.goal}"] if i == 0 or self.goal_every_turn else []
-            if skipped and i == first_kept:
-                parts.append(f"({skipped} earlier turns omitted)")
+            parts = [f"({skipped} earlier turns omitted)"] if skipped and i == first_kept else []
             parts.append(f"Observation: {observation}")
             if i == len(shown):
                 parts += self._now(inp)
+            if i == 0 or self.goal_every_turn:
+                parts = self._with_goal(parts, inp.goal)
             messages.append({"role": "user", "content": "\n\n".join(parts)})
             if i < len(shown):
                 turn = shown[i]

@@ -233,6 +233,7 @@ class RolloutEngine:
             prompt_ids=out.prompt_ids,
             action_ids=out.action_ids,
             action_logprobs=out.action_logprobs,
+            meta=dict(out.meta),
         )
 
 

@@ -67,7 +67,8 @@ _TRAJ_REQUIRED = ("env_id", "task", "seed")
 _TRAJ_FIELDS = (*_TRAJ_REQUIRED, "group", "steps", "success", "total_reward",
                 "final_observation", "env_kwargs")  # fmt: skip
 _STEP_REQUIRED = ("observation", "raw_output", "action", "reward", "terminated", "truncated")
-_STEP_FIELDS = (*_STEP_REQUIRED, "info", "prompt_ids", "action_ids", "action_logprobs", "rewards")
+_STEP_FIELDS = (*_STEP_REQUIRED, "info", "prompt_ids", "action_ids", "action_logprobs", "rewards",
+                "meta")  # fmt: skip
 
 _PARQUET_SCHEMA = pa.schema(
     [
@@ -92,10 +93,13 @@ _PARQUET_SCHEMA = pa.schema(
         ("action_ids", pa.list_(pa.int64())),
         ("action_logprobs", pa.list_(pa.float64())),
         ("rewards", pa.map_(pa.string(), pa.float64())),
+        ("meta", pa.string()),
     ]
 )
 _JSON_TRAJ_COLUMNS = ("task", "env_kwargs", "final_observation")
-_JSON_STEP_COLUMNS = ("observation", "info")
+_JSON_STEP_COLUMNS = ("observation", "info", "meta")
+#: Columns added after the first schema: files written before them read back with defaults.
+_LATER_COLUMNS = {"meta": "{}"}
 
 
 # -- plain-dict conversion ---------------------------------------------------------------------
@@ -171,6 +175,7 @@ def _step_to_dict(step: Step, where: str) -> dict[str, Any]:
         "action_ids": _ints(step.action_ids, f"{where}.action_ids"),
         "action_logprobs": _floats(step.action_logprobs, f"{where}.action_logprobs"),
         "rewards": _plain(step.rewards, f"{where}.rewards"),
+        "meta": _plain(step.meta, f"{where}.meta"),
     }
 
 
@@ -250,6 +255,7 @@ def _step_from_dict(data: Any, where: str) -> Step:
         action_ids=None if action_ids is None else [int(t) for t in action_ids],
         action_logprobs=None if logprobs is None else [float(x) for x in logprobs],
         rewards={k: float(v) for k, v in (data.get("rewards") or {}).items()},
+        meta=copy.deepcopy(data.get("meta") or {}),
     )
 
 
@@ -492,10 +498,15 @@ def _read_table(path: Path) -> pa.Table:
     except ValueError:
         version = raw.decode(errors="replace")
     _check_version(version, where)
-    missing = [name for name in _PARQUET_SCHEMA.names if name not in schema.names]
+    missing = [name for name in _PARQUET_SCHEMA.names
+               if name not in schema.names and name not in _LATER_COLUMNS]
     if missing:
         raise SchemaError(f"{where} lacks the column(s) {', '.join(missing)}; it is damaged.")
-    return pq.read_table(path, columns=_PARQUET_SCHEMA.names)
+    table = pq.read_table(path, columns=[n for n in _PARQUET_SCHEMA.names if n in schema.names])
+    for name, default in _LATER_COLUMNS.items():
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array([default] * table.num_rows, pa.string()))
+    return table
 
 
 def _load_parquet(path: Path) -> list[Trajectory]:

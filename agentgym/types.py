@@ -86,6 +86,7 @@ class Step:
         action_ids: Generated token ids, if recorded.
         action_logprobs: Log-probabilities of ``action_ids``, if recorded.
         rewards: Named step rewards written by rewarders (``outcome``, ``agentprm``, ...).
+        meta: The policy's :attr:`ActionOutput.meta` (best-of-N scores, an exploration mark).
     """
 
     observation: dict[str, Any]
@@ -99,6 +100,7 @@ class Step:
     action_ids: list[int] | None = None
     action_logprobs: list[float] | None = None
     rewards: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -139,3 +141,18 @@ class Trajectory:
     def invalid_actions(self) -> int:
         """How many steps had an action the env could not execute."""
         return sum(not s.valid for s in self.steps)
+
+    def agent_input(self, index: int) -> AgentInput:
+        """The :class:`AgentInput` the policy saw at step ``index`` (as the rollout engine built
+        it): that step's observation, with the earlier steps as history."""
+        obs = self.steps[index].observation
+        history = [Turn(observation=s.observation["text"], action=s.action, output=s.raw_output)
+                   for s in self.steps[:index]]
+        return AgentInput(
+            env_id=self.env_id,
+            goal=obs["goal"],
+            observation=obs["text"],
+            admissible_actions=list(obs.get("admissible_actions", ())),
+            history=history,
+            last_action_error=obs.get("last_action_error", ""),
+        )

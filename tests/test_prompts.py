@@ -117,6 +117,25 @@ def test_chat_history_can_restate_the_goal_every_turn() -> None:
     assert fmt.settings()["goal_every_turn"] is True
 
 
+def test_the_goal_can_follow_the_observation(tmp_path) -> None:
+    fmt = ReActFormat(history_style="chat", goal_every_turn=True, goal_position="after",
+                      max_admissible=0)
+    steps = [fmt.messages(inp) for inp in _episode(3)]
+    for before, after in zip(steps, steps[1:]):
+        assert after[: len(before)] == before
+    users = [m["content"] for m in steps[-1] if m["role"] == "user"]
+    assert users == [f"Observation: room {i}\n\nGoal: Find your way to the exit." for i in range(4)]
+    first_only = ReActFormat(history_style="chat", goal_position="after", max_admissible=0)
+    users = [m["content"] for m in first_only.messages(_episode(3)[-1]) if m["role"] == "user"]
+    assert users[0].endswith("Goal: Find your way to the exit.") and "Goal" not in users[1]
+    inline = ReActFormat(goal_position="after", max_admissible=0).messages(_input())[1]["content"]
+    assert inline.index("Observation:") < inline.index("Goal:") < inline.index("What do you do")
+    save_prompt_settings(tmp_path, fmt)
+    assert checkpoint_format(tmp_path).goal_position == "after"
+    with pytest.raises(ConfigError, match="prompt.goal_position"):
+        ReActFormat(goal_position="middle")
+
+
 def test_chat_history_replays_the_action_when_the_output_is_unknown() -> None:
     inp = _input(history=[Turn(observation="room 0", action="go north")])
     assert ReActFormat(history_style="chat").messages(inp)[2]["content"] == (

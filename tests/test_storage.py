@@ -57,6 +57,7 @@ def _step(i: int, *, tokens: bool, done: bool = False) -> Step:
         action_ids=[7, 8, i] if tokens else None,
         action_logprobs=[-0.123456789012345678, -1e-12, -20.5] if tokens else None,
         rewards={"outcome": float(done), "agentprm": EXACT_FLOATS[i % 6] / 7} if i else {},
+        meta={"explore": True, "expert_action": "go west"} if i == 1 else {},
     )
 
 
@@ -169,6 +170,19 @@ def test_parquet_is_one_row_per_step(tmp_path: Path, trajectories: list[Trajecto
     mask = pc.equal(table["traj_index"], 1)
     mean = pc.mean(table.filter(mask)["reward"]).as_py()
     assert mean == pytest.approx(sum(s.reward for s in trajectories[1].steps) / 4)
+
+
+def test_parquet_written_before_the_meta_column_loads_back(
+    tmp_path: Path, trajectories: list[Trajectory]
+) -> None:
+    path = save_trajectories(trajectories, tmp_path / "t.parquet")
+    table = pq.read_table(path)
+    old = table.drop_columns(["meta"]).replace_schema_metadata(table.schema.metadata)
+    pq.write_table(old, path)
+    loaded = load_trajectories(path)
+    assert [s.meta for t in loaded for s in t.steps] == [{}] * sum(len(t) for t in trajectories)
+    assert [s.action for t in loaded for s in t.steps] == [
+        s.action for t in trajectories for s in t.steps]
 
 
 def test_parquet_rows_in_any_order_load_back(

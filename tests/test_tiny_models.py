@@ -83,6 +83,30 @@ def test_tokenizer_is_byte_level_and_learns_env_words() -> None:
     assert len(tok(sample)["input_ids"]) < len(sample.encode()) / 2
 
 
+def test_tokenizer_texts_follow_the_training_prompt_format() -> None:
+    from agentgym.envs.household.demonstrator import HouseholdDemonstrator
+    from agentgym.models import trajectory_texts
+    from agentgym.prompts import ReActFormat
+    from agentgym.rollout import RolloutConfig, rollout
+
+    trajs = rollout("agentgym/Household-v0", HouseholdDemonstrator(), episodes=4, seed=0,
+                    config=RolloutConfig(num_envs=4, progress=False))
+    fmt = ReActFormat(think=False, history_style="chat", max_admissible=0, history_turns=50)
+    texts = trajectory_texts(trajs, format=fmt)
+    assert len(texts) == 4  # chat: one conversation per episode holds every step's prompt
+    last = trajs[0].steps[-1].action
+    assert texts[0].startswith("system\n") and texts[0].endswith(f"assistant\n{last}\n")
+    assert texts[0].count("\nassistant\n") == len(trajs[0].steps)
+    inline = trajectory_texts(trajs, format=ReActFormat(think=False))
+    assert len(inline) == sum(len(t.steps) for t in trajs)  # inline: one text per step
+    tok = train_tokenizer(texts * 20, vocab_size=600)
+    # Role names and the verbs that open an answer are single tokens where the chat template
+    # puts them (after a newline, no leading space).
+    for word in ("user", "assistant", "go", "take"):
+        assert tok("\n" + word, add_special_tokens=False)["input_ids"][1:] == [
+            tok.convert_tokens_to_ids(word)], word
+
+
 def test_household_text_is_in_the_default_corpus() -> None:
     texts = env_corpus(["agentgym/Household-v0"], episodes=2)
     assert any("Your task is to" in t or "You are in the middle of a room" in t for t in texts)

@@ -29,6 +29,7 @@ from omegaconf import DictConfig
 
 from agentgym.config import build, to_container
 from agentgym.errors import ConfigError, UnknownNameError
+from agentgym.prompts import ReActFormat
 from agentgym.types import Trajectory
 
 __all__ = ["TRAINERS", "run_job"]
@@ -67,7 +68,7 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     result["demonstration_steps"] = sum(len(t) for t in demos)
     result["collect_seconds"] = round(time.perf_counter() - started, 1)
 
-    model_path = starting_model(cfg, out, demos)
+    model_path = starting_model(cfg, out, demos, config.prompt_format())
     trainer = SFTTrainer(model_path, demos, config)
     result["samples"] = len(trainer.samples)
     result["parameters"] = _parameters(model_path)
@@ -133,8 +134,9 @@ def _collect(cfg: DictConfig) -> list[Trajectory]:
         return engine.run(policy, episodes=data.episodes, seed=data.seed, desc="demonstrations")
 
 
-def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory]) -> str:
-    """``model.path``, or a tiny model in ``out/init`` with a tokenizer trained on ``demos``."""
+def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory], fmt: ReActFormat) -> str:
+    """``model.path``, or a tiny model in ``out/init`` with a tokenizer trained on ``demos``
+    rendered in the prompt format ``fmt`` the model will be trained with."""
     from agentgym.models.tiny import TinyModelConfig, make_tiny_checkpoint, trajectory_texts
 
     if cfg.model.path:
@@ -146,8 +148,7 @@ def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory]) -> str:
     count = cfg.model.tokenizer_episodes
     if count < 1:
         raise ConfigError("model.tokenizer_episodes", f"must be >= 1, got {count}.")
-    think = bool(cfg.trainer.get("think", True))
-    texts = trajectory_texts(demos[:count], think=think)
+    texts = trajectory_texts(demos[:count], format=fmt)
     make_tiny_checkpoint(folder, texts=texts, config=tiny, vocab_size=cfg.model.vocab_size)
     return str(folder)
 

@@ -88,6 +88,8 @@ class SFTConfig:
     """Most admissible actions listed in each prompt; 0 lists none."""
     goal_every_turn: bool = False
     """``chat`` history: restate the goal in every user message."""
+    goal_position: str = "before"
+    """Where user messages state the goal: ``before`` or ``after`` the observation."""
     successful_only: bool = False
     """Train only on steps of successful trajectories."""
     schedule: str = "cosine"
@@ -117,6 +119,13 @@ class SFTConfig:
     and optimizer state stay float32."""
     progress: bool = True
     """Show a tqdm progress bar."""
+
+    def prompt_format(self) -> ReActFormat:
+        """The prompt format the policy is trained (and will act) with."""
+        return ReActFormat(think=self.think, history_turns=self.history_turns,
+                           history_style=self.history_style, max_admissible=self.max_admissible,
+                           goal_every_turn=self.goal_every_turn,
+                           goal_position=self.goal_position)
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "grad_accum", "max_tokens", "log_every", "bucket")
@@ -158,19 +167,8 @@ class Sample:
 
 
 def step_input(traj: Trajectory, index: int) -> AgentInput:
-    """The :class:`AgentInput` the policy saw at step ``index`` (as the rollout engine builds it)."""
-    obs = traj.steps[index].observation
-    history = [Turn(observation=s.observation["text"], action=s.action,
-                    output=s.raw_output)
-               for s in traj.steps[:index]]
-    return AgentInput(
-        env_id=traj.env_id,
-        goal=obs["goal"],
-        observation=obs["text"],
-        admissible_actions=list(obs.get("admissible_actions", ())),
-        history=history,
-        last_action_error=obs.get("last_action_error", ""),
-    )
+    """The :class:`AgentInput` the policy saw at step ``index`` (``traj.agent_input(index)``)."""
+    return traj.agent_input(index)
 
 
 def build_samples(
@@ -186,6 +184,8 @@ def build_samples(
 
     A step whose prompt extends the previous step's sample (see the module docstring) is packed
     into it while the sample stays within ``max_tokens``; otherwise it starts a new sample.
+    Steps marked ``meta["explore"]`` (random actions of :class:`~agentgym.policies.noisy.
+    NoisyExpert`) are context only: their output tokens carry no loss.
 
     Args:
         trajectories: Demonstrations.
@@ -206,6 +206,7 @@ def build_samples(
         for i, step in enumerate(traj.steps):
             target = list(tokenizer(step.raw_output, add_special_tokens=False)["input_ids"])
             target = (target + [eos])[: max_tokens - 1]
+            labels = [IGNORE] * len(target) if step.meta.get("explore") else target
             budget = max_tokens - len(target)
             if max_prompt_tokens is not None:
                 budget = min(budget, max_prompt_tokens)
@@ -214,14 +215,12 @@ def build_samples(
             if current and len(prompt) > n and prompt[:n] == current.input_ids:
                 new = prompt[n:]
                 current.input_ids += new + target
-                current.labels += [IGNORE] * len(new) + target
+                current.labels += [IGNORE] * len(new) + labels
                 continue
-            if current:
-                samples.append(current)
-            current = Sample(input_ids=prompt + target, labels=[IGNORE] * len(prompt) + target)
-        if current:
             samples.append(current)
-    return samples
+            current = Sample(input_ids=prompt + target, labels=[IGNORE] * len(prompt) + labels)
+        samples.append(current)
+    return [s for s in samples if s is not None and any(t != IGNORE for t in s.labels[1:])]
 
 
 def make_batches(
@@ -331,9 +330,7 @@ class SFTTrainer:
         self.model_path = str(model_path)
         self.out_dir = Path(c.out_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.format = ReActFormat(think=c.think, history_turns=c.history_turns,
-                                  history_style=c.history_style, max_admissible=c.max_admissible,
-                                  goal_every_turn=c.goal_every_turn)
+        self.format = c.prompt_format()
         kw = {"max_tokens": c.max_tokens, "successful_only": c.successful_only}
         self.samples = build_samples(trajectories, self.tokenizer, self.format, **kw)
         if not self.samples:

@@ -29,6 +29,7 @@ from agentgym.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from agentgym.prompts import ReActFormat
     from agentgym.types import Trajectory
 
 __all__ = [
@@ -130,31 +131,39 @@ def env_corpus(
     return texts
 
 
-def trajectory_texts(trajectories: Iterable[Trajectory], *, think: bool = True) -> list[str]:
-    """One text per step of ``trajectories``: the ReAct prompt the agent saw, then its answer.
+def trajectory_texts(
+    trajectories: Iterable[Trajectory],
+    *,
+    think: bool = True,
+    format: ReActFormat | None = None,
+) -> list[str]:
+    """Texts a policy reads and writes along ``trajectories``, to train a tokenizer on.
 
-    The answer is the step's raw output when ``think`` (it carries the thought), else the
-    ``Action:`` line alone. Used to train tokenizers on the text a policy will read and write.
+    Each message is laid out as the chat template lays it out (the role on its own line, then
+    the content), without the special tokens, so the role names and the opening words of the
+    answers (``go``, ``take``, ``Thought``) become tokens of their own. The answer is the step's
+    raw output when there is one, else ``format.render_action``. With ``chat`` history one text
+    per episode holds the whole conversation (every step's prompt is a prefix of it); otherwise
+    there is one text per step.
+
+    Args:
+        trajectories: Demonstrations or rollouts.
+        think: Thought lines in the answers (used when ``format`` is ``None``).
+        format: The prompt format the model will be trained with; default ``ReActFormat(think)``.
     """
     from agentgym.prompts import ReActFormat
-    from agentgym.types import AgentInput, Turn
 
-    fmt = ReActFormat(think=think)
+    fmt = format or ReActFormat(think=think)
     texts: list[str] = []
     for traj in trajectories:
-        history: list[Turn] = []
-        for step in traj.steps:
-            obs = step.observation
-            inp = AgentInput(
-                env_id=traj.env_id, goal=obs["goal"], observation=obs["text"],
-                admissible_actions=list(obs.get("admissible_actions", ())),
-                history=list(history), last_action_error=obs.get("last_action_error", ""),
-            )
-            prompt = "\n".join(m["content"] for m in fmt.messages(inp))
-            answer = step.raw_output if think and step.raw_output else fmt.render_action(step.action)
-            texts.append(f"{prompt}\n{answer}\n")
-            history.append(Turn(observation=obs["text"], action=step.action,
-                                output=step.raw_output))
+        indices = range(len(traj.steps))
+        if fmt.history_style == "chat":
+            indices = indices[-1:]
+        for i in indices:
+            inp, step = traj.agent_input(i), traj.steps[i]
+            answer = step.raw_output or fmt.render_action(step.action)
+            messages = [*fmt.messages(inp), {"role": "assistant", "content": answer}]
+            texts.append("".join(f"{m['role']}\n{m['content']}\n" for m in messages))
     return texts
 
 

@@ -31,6 +31,7 @@ POLICIES: dict[str, tuple[str, str]] = {
         "agentgym.policies.best_of_n:best_of_n",
         "agentgym.policies.best_of_n:BestOfNConfig",
     ),
+    "noisy": ("agentgym.policies.noisy:noisy_expert", "agentgym.policies.noisy:NoisyExpertConfig"),
     "openai": (
         "agentgym.policies.openai:OpenAIPolicy",
         "agentgym.policies.openai:OpenAIPolicyConfig",
