@@ -166,6 +166,14 @@ def test_lr_factor_by_hand() -> None:
     assert f[:3] == pytest.approx([0.5, 1.0, 1.0])
     assert f[4] == pytest.approx(0.5) and f[6] == pytest.approx(0.0)
     assert lr_factor(5, warmup_steps=2, total_steps=6, schedule="constant") == 1.0
+    # A time budget moves the cosine along when it runs ahead of the steps: half the time
+    # spent at step 2 of 6 is the middle of the cosine; all of it is its end.
+    timed = [lr_factor(2, warmup_steps=2, total_steps=6, schedule="cosine", time_used=t)
+             for t in (0.0, 0.5, 1.0, 2.0)]
+    assert timed == pytest.approx([1.0, 0.5, 0.0, 0.0])
+    assert lr_factor(4, warmup_steps=2, total_steps=6, schedule="cosine",
+                     time_used=0.1) == pytest.approx(0.5)  # steps further along: they rule
+    assert lr_factor(0, warmup_steps=2, total_steps=6, schedule="cosine", time_used=0.9) == 0.5
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -254,6 +262,7 @@ def test_max_minutes_stops_saves_and_stays_stopped(small_model: Path, demos,
     assert [r["step"] for r in _metrics(tmp_path)] == ["1"]
     state = torch.load(final / "trainer_state.pt", weights_only=False)
     assert state["step"] == 1 and state["seconds"] > 0
+    assert state["scheduler"]["_last_lr"][0] == pytest.approx(0.0)  # the time ran out: cosine end
     # Resuming finds the budget spent and trains no further.
     assert SFTTrainer(small_model, demos, config).train(resume=True) == final
     assert latest_checkpoint(tmp_path) == final

@@ -71,7 +71,8 @@ class SFTConfig:
     """Optimizer steps to run; 0 means as many as ``epochs`` passes take."""
     max_minutes: float = 0.0
     """Stop after this much training time (and save), even before ``max_steps``; 0: no limit.
-    The learning-rate schedule still spans ``max_steps``."""
+    The cosine schedule follows whichever is further along, steps or time, so it reaches its
+    end at ``max_steps`` or at ``max_minutes``, whichever comes first."""
     batch_size: int = 8
     """Samples per micro-batch."""
     grad_accum: int = 1
@@ -277,18 +278,22 @@ def masked_nll(logits, labels, *, reduction: str = "mean"):
     return total / mask.sum().clamp(min=1)
 
 
-def lr_factor(step: int, *, warmup_steps: int, total_steps: int, schedule: str) -> float:
+def lr_factor(
+    step: int, *, warmup_steps: int, total_steps: int, schedule: str, time_used: float = 0.0
+) -> float:
     """Multiplier of the peak lr for optimizer step ``step`` (0-based).
 
     Linear warmup ``(step + 1) / warmup_steps``; then 1 (``constant``) or a cosine from 1 down
-    to 0 at ``total_steps`` (``cosine``).
+    to 0 at ``total_steps`` (``cosine``). ``time_used`` is the share of a time budget spent
+    (0 without one): the cosine then runs on whichever is further along, steps or time, so a
+    run cut by its time budget still ends at a low learning rate.
     """
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     if schedule == "constant":
         return 1.0
     span = max(1, total_steps - warmup_steps)
-    progress = min(1.0, (step - warmup_steps) / span)
+    progress = min(1.0, max((step - warmup_steps) / span, time_used))
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -367,10 +372,12 @@ class SFTTrainer:
         c = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         last = latest_checkpoint(self.out_dir) if resume else None
+        self._seconds = 0.0
         model, optimizer, scheduler = self._build(last or self.model_path)
         state: dict[str, Any] = {"step": 0, "position": 0, "tokens": 0, "seconds": 0.0}
         if last is not None:
             state = self._restore(last, optimizer, scheduler)
+            self._seconds = state["seconds"]
             log.info("resuming from %s (step %d)", last, state["step"])
         else:
             _seed_everything(c.seed)
@@ -382,8 +389,10 @@ class SFTTrainer:
         while state["step"] < self.total_steps and not self._out_of_time(state):
             started = time.perf_counter()
             micro = [next(data) for _ in range(c.grad_accum)]
-            loss, tokens = self._optimizer_step(model, optimizer, scheduler, micro)
+            loss, tokens = self._optimizer_step(model, optimizer, micro)
             state["seconds"] += time.perf_counter() - started
+            self._seconds = state["seconds"]
+            scheduler.step()  # after the clock moved: a time budget can end the cosine
             state["step"] += 1
             state["position"] += len(micro)
             state["tokens"] += tokens
@@ -406,11 +415,17 @@ class SFTTrainer:
         metrics.close()
         return final or (last if last is not None else self.out_dir)
 
+    @property
+    def _time_used(self) -> float:
+        """Share of ``max_minutes`` spent so far (0 without a time budget)."""
+        minutes = self.config.max_minutes
+        return self._seconds / (60 * minutes) if minutes else 0.0
+
     def _out_of_time(self, state: dict[str, Any]) -> bool:
         minutes = self.config.max_minutes
         return bool(minutes) and state["seconds"] >= 60 * minutes
 
-    def _optimizer_step(self, model, optimizer, scheduler, micro) -> tuple[float, int]:
+    def _optimizer_step(self, model, optimizer, micro) -> tuple[float, int]:
         import torch
 
         n_labels = max(1, sum(count_labels(b) for b in micro))
@@ -428,7 +443,6 @@ class SFTTrainer:
         if self.config.clip_grad:
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.clip_grad)
         optimizer.step()
-        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         return total, tokens
 
@@ -462,7 +476,7 @@ class SFTTrainer:
 
         def factor(step: int) -> float:
             return lr_factor(step, warmup_steps=c.warmup_steps, total_steps=self.total_steps,
-                             schedule=c.schedule)
+                             schedule=c.schedule, time_used=self._time_used)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return model, optimizer, scheduler
