@@ -96,3 +96,21 @@ def test_train_errors_name_the_field(tmp_path: Path, capsys) -> None:
     assert main(["train", "data.env.id=agentgym/KeyDoor-v0", "trainer.name=ppo_x",
                  f"run.dir={tmp_path}"]) == 2
     assert "sft" in capsys.readouterr().err
+
+
+def test_household_bc_experiment_runs_in_miniature(tmp_path: Path) -> None:
+    """The committed experiment, shrunk: noisy demonstrations, its tiny model, SFT, evaluation."""
+    from agentgym.storage import load_trajectories
+
+    args = ["experiment=household_bc", "data.episodes=8", "model.tokenizer_episodes=8",
+            "model.vocab_size=600", "trainer.max_steps=3", "trainer.max_minutes=0",
+            "trainer.progress=false", "eval.episodes=1", "rollout.num_envs=4",
+            "rollout.progress=false", f"run.dir={tmp_path}", "run.name=hbc"]
+    assert main(["train", *args]) == 0
+    out = tmp_path / "hbc"
+    result = json.loads((out / "result.json").read_text())
+    assert result["steps"] == 3 and result["eval"]["episodes"] == 1
+    demos = load_trajectories(out / "demonstrations.jsonl")
+    assert any(s.meta.get("explore") for t in demos for s in t.steps)  # epsilon = 0.15
+    prompt = json.loads((Path(result["checkpoint"]) / "agentgym_prompt.json").read_text())
+    assert prompt["history_style"] == "chat" and prompt["goal_every_turn"] is True

@@ -125,10 +125,12 @@ def _collect(cfg: DictConfig) -> list[Trajectory]:
             "give data.path=<trajectories .jsonl/.parquet> (from `agentgym collect`) or "
             "data.env.id=<env id> to collect them with data.policy.",
         )
-    policy = make_policy(data.policy)
+    section = to_container(data.policy) or {"name": "oracle",
+                                            "think": bool(cfg.trainer.get("think", True))}
+    policy = make_policy(section)
     rollout = build(RolloutConfig, cfg.rollout, "rollout")
     kwargs = to_container(data.env.kwargs) or {}
-    log.info("collecting %d demonstrations of %s on %s", data.episodes, data.policy.name,
+    log.info("collecting %d demonstrations of %s on %s", data.episodes, section["name"],
              data.env.id)
     with RolloutEngine(data.env.id, env_kwargs=kwargs, config=rollout) as engine:
         return engine.run(policy, episodes=data.episodes, seed=data.seed, desc="demonstrations")
