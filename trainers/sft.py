@@ -34,7 +34,7 @@ import numpy as np
 from agentgym.errors import ConfigError
 from agentgym.policies.hf import fit_prompt
 from agentgym.prompts import HISTORY_STYLES, ReActFormat, save_prompt_settings
-from agentgym.types import AgentInput, Trajectory, Turn
+from agentgym.types import AgentInput, Trajectory
 
 __all__ = [
     "IGNORE",
@@ -218,10 +218,12 @@ def build_samples(
                 current.input_ids += new + target
                 current.labels += [IGNORE] * len(new) + labels
                 continue
-            samples.append(current)
+            if current:
+                samples.append(current)
             current = Sample(input_ids=prompt + target, labels=[IGNORE] * len(prompt) + labels)
-        samples.append(current)
-    return [s for s in samples if s is not None and any(t != IGNORE for t in s.labels[1:])]
+        if current:
+            samples.append(current)
+    return [s for s in samples if any(t != IGNORE for t in s.labels[1:])]  # explored steps only
 
 
 def make_batches(
