@@ -45,11 +45,11 @@ def main() -> None:
                     episodes=args.episodes, seed=0, env_kwargs={"split": args.split},
                     config=RolloutConfig(num_envs=args.episodes, progress=False))
     states = [(step_input(t, i), t.steps[i].action) for t in demos for i in range(len(t.steps))]
-    chosen = []
     if args.rank:
         chosen = [ranked_best(policy, inp) for inp, _ in states]
-    for k in range(0 if not args.rank else len(states), len(states), args.batch):
-        chosen += [o.action for o in policy.act([inp for inp, _ in states[k:k + args.batch]])]
+    else:
+        chosen = [o.action for k in range(0, len(states), args.batch)
+                  for o in policy.act([inp for inp, _ in states[k:k + args.batch]])]
     by_verb: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     for (_, wanted), got in zip(states, chosen):
         counts = by_verb[wanted.split()[0]]
