@@ -10,7 +10,7 @@ trajectories for the same seeds and policy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -58,6 +58,25 @@ def make_jobs(seeds: Sequence[int], group_size: int = 1) -> list[tuple[int, int]
 
 
 @dataclass
+class _Job:
+    """One episode to run: reset with ``seed``, or continue ``start = (trajectory, step)``."""
+
+    seed: int
+    group: int
+    start: tuple[Trajectory, int] | None = None
+
+
+@dataclass
+class _Prefix:
+    """The replayed start of a branch: where the env was, and the steps that led there."""
+
+    snapshot: Any
+    steps: list[Step]
+    obs: dict[str, Any]
+    info: dict[str, Any]
+
+
+@dataclass
 class _Running:
     """A slot's episode in progress."""
 
@@ -94,6 +113,7 @@ class RolloutEngine:
         self.env_kwargs = dict(env_kwargs or {})
         self.spec = env_spec(env_id)
         self.slots = self._make_slots()
+        self._prefixes: dict[int, _Prefix] = {}
 
     def _make_slots(self) -> EnvSlots:
         c = self.config
@@ -143,13 +163,47 @@ class RolloutEngine:
             if episodes is None:
                 raise ConfigError("episodes", "give either seeds or episodes.", "e.g. episodes=10.")
             seeds = range(seed, seed + episodes)
-        jobs = make_jobs(list(seeds), group_size)
+        jobs = [_Job(seed, group) for seed, group in make_jobs(list(seeds), group_size)]
+        return self._run(policy, jobs, desc or self.env_id)
+
+    def run_branches(
+        self,
+        policy: Policy,
+        starts: Sequence[tuple[Trajectory, int]],
+        *,
+        branches: int = 1,
+        desc: str | None = None,
+    ) -> list[Trajectory]:
+        """Fresh rollouts of ``policy`` from given steps of earlier trajectories.
+
+        For each ``(trajectory, i)`` in ``starts``, ``branches`` episodes start in the state the
+        trajectory was in before its step ``i`` and continue with ``policy``. The env gets there
+        by replaying the trajectory's first ``i`` actions from its seed once; further branches
+        from the same start restore a snapshot where the env can take one
+        (:class:`~agentgym.env.TextEnv`), else replay again. Each branch's trajectory begins
+        with those ``i`` replayed steps (marked ``meta["prefix"] = True``) and has the start's
+        index in ``starts`` as its ``group``. Replay needs a deterministic env: an observation
+        that differs from the recorded one raises an error.
+        """
+        if branches < 1:
+            raise ConfigError("branches", f"must be >= 1, got {branches}.", "use 4.")
+        for traj, i in starts:
+            if traj.env_id != self.env_id or not 0 <= i < len(traj.steps):
+                raise ConfigError("starts", f"({traj.env_id!r}, step {i}) is not a step of a "
+                                  f"{self.env_id!r} trajectory of {len(traj.steps)} steps.")
+        jobs = [_Job(traj.seed, g, (traj, i)) for g, (traj, i) in enumerate(starts)
+                for _ in range(branches)]
+        self._prefixes: dict[int, _Prefix] = {}
+        try:
+            return self._run(policy, jobs, desc or f"{self.env_id} branches")
+        finally:
+            self._prefixes = {}
+
+    def _run(self, policy: Policy, jobs: list[_Job], desc: str) -> list[Trajectory]:
         results: list[Trajectory | None] = [None] * len(jobs)
         running: dict[int, _Running] = {}
         pending = iter(range(len(jobs)))
-        bar = tqdm(
-            total=len(jobs), desc=desc or self.env_id, unit="ep", disable=not self.config.progress
-        )
+        bar = tqdm(total=len(jobs), desc=desc, unit="ep", disable=not self.config.progress)
         try:
             self._fill(running, pending, jobs, range(self.config.num_envs))
             while running:
@@ -160,7 +214,7 @@ class RolloutEngine:
             bar.close()
         return [t for t in results if t is not None]
 
-    def _fill(self, running, pending, jobs, free_slots) -> None:
+    def _fill(self, running, pending, jobs: list[_Job], free_slots) -> None:
         todo = []
         for slot in free_slots:
             job = next(pending, None)
@@ -169,17 +223,85 @@ class RolloutEngine:
             todo.append((slot, job))
         if not todo:
             return
-        answers = self.slots.reset([(slot, jobs[job][0]) for slot, job in todo])
-        for (slot, job), (obs, info) in zip(todo, answers):
-            s, group = jobs[job]
+        fresh = [(slot, job) for slot, job in todo
+                 if jobs[job].start is None or jobs[job].group not in self._prefixes]
+        answers = dict(zip([slot for slot, _ in fresh],
+                           self.slots.reset([(slot, jobs[job].seed) for slot, job in fresh])))
+        self._replay([(slot, jobs[job]) for slot, job in fresh if jobs[job].start], answers)
+        cached = [(slot, jobs[job]) for slot, job in todo if slot not in answers]
+        restored = self._restore(cached)
+        for slot, job in todo:
+            j = jobs[job]
+            obs, info = answers[slot] if slot in answers else restored[slot]
             traj = Trajectory(
                 env_id=self.env_id,
                 task=dict(info.get("task", {})),
-                seed=s,
-                group=group,
+                seed=j.seed,
+                group=j.group,
                 env_kwargs=dict(self.env_kwargs),
             )
             running[slot] = _Running(job=job, traj=traj, obs=obs, info=info)
+            if j.start is not None:
+                prefix = self._prefixes[j.group]
+                traj.task = dict(j.start[0].task) or traj.task
+                traj.steps = [replace(st, info=dict(st.info), meta=dict(st.meta),
+                                      rewards={}) for st in prefix.steps]
+                running[slot].history = [Turn(observation=st.observation["text"],
+                                              action=st.action, output=st.raw_output)
+                                         for st in prefix.steps]
+
+    def _replay(self, todo: list[tuple[int, _Job]], answers: dict[int, Any]) -> None:
+        """Step each slot through its job's prefix (all slots together, step by step), record
+        the steps, snapshot the env there and leave the last answer in ``answers``."""
+        if not todo:
+            return
+        recorded: dict[int, list[Step]] = {slot: [] for slot, _ in todo}
+        for k in range(max(job.start[1] for _, job in todo)):
+            batch = [(slot, job) for slot, job in todo if k < job.start[1]]
+            steps = [job.start[0].steps[k] for _, job in batch]
+            outs = self.slots.step([(slot, st.action) for (slot, _), st in zip(batch, steps)])
+            for (slot, job), st, (obs, reward, terminated, truncated, info) in zip(
+                    batch, steps, outs):
+                before = answers[slot][0]
+                if before["text"] != st.observation["text"]:
+                    raise AgentGymError(
+                        f"Replaying seed {job.seed} of {self.env_id} gave another observation "
+                        f"at step {k} than the recorded trajectory; branch rollouts need a "
+                        "deterministic env (same seed and actions, same observations)."
+                    )
+                recorded[slot].append(Step(
+                    observation=before, raw_output=st.raw_output, action=st.action,
+                    reward=float(reward), terminated=bool(terminated), truncated=bool(truncated),
+                    info=info, meta={**st.meta, "prefix": True}))
+                answers[slot] = (obs, info)
+        snapshot = getattr(self.slots, "snapshot", None)
+        snaps = snapshot([slot for slot, _ in todo]) if snapshot else [None] * len(todo)
+        for (slot, job), snap in zip(todo, snaps):
+            obs, info = answers[slot]
+            if recorded[slot] and (recorded[slot][-1].terminated or recorded[slot][-1].truncated):
+                raise AgentGymError(f"The trajectory of seed {job.seed} ended before step "
+                                    f"{job.start[1]}; nothing to branch from there.")
+            self._prefixes.setdefault(job.group, _Prefix(snap, recorded[slot], obs, info))
+
+    def _restore(self, todo: list[tuple[int, _Job]]) -> dict[int, Any]:
+        """Bring slots to their job's cached prefix: restore its snapshot, or reset and replay."""
+        out: dict[int, Any] = {}
+        with_snap = [(slot, job) for slot, job in todo
+                     if self._prefixes[job.group].snapshot is not None]
+        if with_snap:
+            results = self.slots.restore([(slot, self._prefixes[job.group].snapshot)
+                                          for slot, job in with_snap])
+            out.update({slot: r for (slot, _), r in zip(with_snap, results)})
+        replay = [(slot, job) for slot, job in todo if slot not in out]
+        if replay:
+            answers = dict(zip([slot for slot, _ in replay],
+                               self.slots.reset([(slot, job.seed) for slot, job in replay])))
+            saved = {job.group: self._prefixes.pop(job.group) for _, job in replay}
+            self._replay(replay, answers)
+            for group, prefix in saved.items():
+                self._prefixes[group] = prefix
+            out.update({slot: answers[slot] for slot, _ in replay})
+        return out
 
     def _advance(self, policy: Policy, running: dict[int, _Running], results) -> list[int]:
         slots = sorted(running)

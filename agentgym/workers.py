@@ -1,7 +1,8 @@
 """Where environments live during a rollout: in this process, or in subprocess workers.
 
-Both hold ``num_envs`` slots and answer the same two batched calls, so the rollout engine does
-not care which it drives, and the same seeds give the same trajectories either way:
+Both hold ``num_envs`` slots and answer the same batched calls (reset, step, and snapshot /
+restore for branch rollouts), so the rollout engine does not care which it drives, and the same
+seeds give the same trajectories either way:
 
 * :class:`LocalEnvs` steps every env in this process (fast engines: no copying, no IPC).
 * :class:`SubprocessEnvs` spreads the slots over worker processes and sends one message per
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
+from agentgym.env import EnvSnapshot, TextEnv, restore_env
 from agentgym.errors import WorkerError
 
 __all__ = ["EnvSlots", "LocalEnvs", "SubprocessEnvs", "ResetResult", "StepResult"]
@@ -50,6 +52,12 @@ class EnvSlots(Protocol):
         ...
 
 
+def _snapshot(env: gym.Env) -> EnvSnapshot | None:
+    """``env``'s snapshot when it is a :class:`~agentgym.env.TextEnv`, else ``None``."""
+    base = env.unwrapped
+    return base.snapshot() if isinstance(base, TextEnv) else None
+
+
 def _make(spec: EnvSpec, kwargs: dict[str, Any], max_episode_steps: int | None) -> gym.Env:
     extra = {"max_episode_steps": max_episode_steps} if max_episode_steps else {}
     return gym.make(spec, **extra, **kwargs)
@@ -74,6 +82,14 @@ class LocalEnvs:
 
     def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
         return [self.envs[i].step(action) for i, action in jobs]
+
+    def snapshot(self, slots: Sequence[int]) -> list[EnvSnapshot | None]:
+        """A snapshot of each slot's episode, or ``None`` where the env cannot take one."""
+        return [_snapshot(self.envs[i]) for i in slots]
+
+    def restore(self, jobs: Sequence[tuple[int, EnvSnapshot]]) -> list[ResetResult]:
+        """Put slot ``i`` back to snapshot ``snap`` for each ``(i, snap)``."""
+        return [restore_env(self.envs[i], snap) for i, snap in jobs]
 
     def close(self) -> None:
         for env in self.envs:
@@ -100,6 +116,10 @@ def _serve(conn: Connection) -> None:
                 result = [envs[i].reset(seed=seed) for i, seed in jobs]
             elif command == "step":
                 result = [envs[i].step(action) for i, action in jobs]
+            elif command == "snapshot":
+                result = [_snapshot(envs[i]) for i, _ in jobs]
+            elif command == "restore":
+                result = [restore_env(envs[i], snap) for i, snap in jobs]
             elif command == "close":
                 for env in envs:
                     env.close()
@@ -194,6 +214,14 @@ class SubprocessEnvs:
 
     def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
         return self._call("step", jobs)
+
+    def snapshot(self, slots: Sequence[int]) -> list[EnvSnapshot | None]:
+        """A snapshot of each slot's episode, or ``None`` where the env cannot take one."""
+        return self._call("snapshot", [(i, None) for i in slots])
+
+    def restore(self, jobs: Sequence[tuple[int, EnvSnapshot]]) -> list[ResetResult]:
+        """Put slot ``i`` back to snapshot ``snap`` for each ``(i, snap)``."""
+        return self._call("restore", jobs)
 
     def close(self) -> None:
         for conn, proc in zip(self._conns, self._procs):

@@ -221,6 +221,7 @@ def build_tiny_model(
     *,
     tokenizer: PreTrainedTokenizerBase,
     config: TinyModelConfig | None = None,
+    num_labels: int | None = None,
     **overrides: Any,
 ) -> PreTrainedModel:
     """Create a randomly initialised causal LM sized for ``tokenizer`` and save it to ``path``.
@@ -230,9 +231,16 @@ def build_tiny_model(
             the tokenizer beside them); ``None`` only returns the model.
         tokenizer: The tokenizer the model is for (its size, eos and pad ids).
         config: Architecture and size; ``overrides`` (``hidden_size=128``, ...) replace fields.
+        num_labels: Build a sequence classifier with this many outputs instead (the same backbone
+            with a linear ``score`` head, as process reward models use).
     """
     import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoModelForSequenceClassification,
+        LlamaConfig,
+        Qwen2Config,
+    )
 
     c = TinyModelConfig(**{**asdict(config or TinyModelConfig()), **overrides})
     common = {
@@ -248,16 +256,20 @@ def build_tiny_model(
         "pad_token_id": tokenizer.pad_token_id,
         "bos_token_id": None,
     }
+    if num_labels is not None:
+        common["num_labels"] = num_labels
     hf_config = LlamaConfig(**common) if c.arch == "llama" else Qwen2Config(**common)
+    auto = AutoModelForCausalLM if num_labels is None else AutoModelForSequenceClassification
     state = torch.random.get_rng_state()
     torch.manual_seed(c.seed)
     try:
-        model = AutoModelForCausalLM.from_config(hf_config, dtype=torch.float32)
+        model = auto.from_config(hf_config, dtype=torch.float32)
     finally:
         torch.random.set_rng_state(state)  # leave the caller's random stream alone
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.bos_token_id = None
+    if num_labels is None:
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.bos_token_id = None
     if path is not None:
         model.save_pretrained(str(path))
         tokenizer.save_pretrained(str(path))
