@@ -34,7 +34,7 @@ import numpy as np
 from agentgym.errors import ConfigError
 from agentgym.rewards.learned import Example, FitConfig, LearnedRewarder, fit_model, steps_of
 from agentgym.rewards.prm import PRMModelConfig
-from agentgym.types import AgentInput, Trajectory
+from agentgym.types import Trajectory
 
 __all__ = ["AgentPRM", "AgentPRMConfig", "branch_rollouts", "mc_targets", "discounted_returns"]
 
@@ -186,31 +186,39 @@ class AgentPRM(LearnedRewarder):
         """Fit the PRM to the Monte Carlo targets of ``trajectories``; returns the losses.
 
         The first call builds the model (a tiny one from these trajectories when
-        ``model.path`` is null); later calls continue training it.
+        ``model.path`` is null); later calls continue training it. Add
+        :func:`branch_rollouts` of the current policy to ``trajectories`` for more visits per
+        state-action pair.
         """
+        trajectories = steps_of(trajectories)
+        return self._fit(trajectories, [np.ones(len(t.steps)) for t in trajectories])
+
+    def _fit(self, trajectories: Sequence[Trajectory], weights: Sequence[np.ndarray],
+             desc: str = "agentprm") -> list[dict[str, float]]:
+        """Soft-label BCE on Q (action positions) and V (state positions), step-weighted."""
         import torch
 
         c = self.config
-        trajectories = steps_of(trajectories)
         prm = self._model_for(trajectories)
         q, v = mc_targets(trajectories, c.gamma, outcome=c.outcome)
         examples = [Example(chunks=prm.encode_episode(t), n_steps=len(t.steps),
-                            targets={"q": qi, "v": vi})
-                    for t, qi, vi in zip(trajectories, q, v)]
+                            targets={"q": qi, "v": vi, "w": wi})
+                    for t, qi, vi, wi in zip(trajectories, q, v, weights) if wi.any()]
         bce = torch.nn.functional.binary_cross_entropy_with_logits
 
         def loss_fn(batch, outputs):
-            total = 0.0
+            total, count = 0.0, 0.0
             for ex, out in zip(batch, outputs):
-                tq = torch.as_tensor(ex.targets["q"], dtype=out.dtype, device=out.device)
-                tv = torch.as_tensor(ex.targets["v"], dtype=out.dtype, device=out.device)
-                total = total + bce(out[1, :, 0], tq.clamp(0, 1), reduction="sum")
+                tq, tv, w = (torch.as_tensor(ex.targets[k], dtype=out.dtype, device=out.device)
+                             for k in ("q", "v", "w"))
+                total = total + (w * bce(out[1, :, 0], tq.clamp(0, 1), reduction="none")).sum()
                 if c.value_weight:
-                    total = total + c.value_weight * bce(out[0, :, 0], tv.clamp(0, 1),
-                                                         reduction="sum")
-            return total / max(1, sum(ex.n_steps for ex in batch))
+                    total = total + c.value_weight * (
+                        w * bce(out[0, :, 0], tv.clamp(0, 1), reduction="none")).sum()
+                count += float(w.sum())
+            return total / max(1.0, count)
 
-        return fit_model(prm, examples, loss_fn, c.fit, desc="agentprm")
+        return fit_model(prm, examples, loss_fn, c.fit, desc=desc)
 
     def values(self, trajectories: Sequence[Trajectory]) -> tuple[list[np.ndarray],
                                                                    list[np.ndarray]]:
@@ -223,16 +231,6 @@ class AgentPRM(LearnedRewarder):
         if self.config.score == "q":
             return q
         return [qi - vi for qi, vi in zip(q, v)]
-
-    def score_actions(self, inputs: Sequence[AgentInput], actions: Sequence[str]) -> np.ndarray:
-        """The step reward of taking ``actions[k]`` after ``inputs[k]`` (for best-of-N)."""
-        prm = self._model()
-        chunks = [prm.encode_candidates(inp, [a]) for inp, a in zip(inputs, actions)]
-        outs = prm.score_episodes(chunks, [1] * len(chunks))
-        q = np.array([_sigmoid(o[1, 0, 0]) for o in outs])
-        if self.config.score == "q":
-            return q
-        return q - np.array([_sigmoid(o[0, 0, 0]) for o in outs])
 
 
 def _sigmoid(x):

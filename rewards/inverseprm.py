@@ -147,10 +147,26 @@ class InversePRM(LearnedRewarder):
         """``Q(s_i, a_i)`` (the model's logit) per step."""
         return [o[1, :, 0].astype(np.float64) for o in self.outputs(trajectories)]
 
-    def score(self, trajectories: Sequence[Trajectory]) -> list[np.ndarray]:
+    def score(self, trajectories: Sequence[Trajectory], *, policy=None) -> list[np.ndarray]:
+        """``r_i = Q(s_i, a_i) - gamma * Q(s_{i+1}, a')`` per step, with ``a'`` the
+        trajectory's own next action, or ``policy``'s action in ``s_{i+1}`` when given (as in
+        training on demonstrations: score expert data that way to compare like with like)."""
+        trajectories = list(trajectories)
+        q = self.q_values(trajectories)
+        if policy is None:
+            nexts = [qi[1:] for qi in q]
+        else:
+            prm = self._model()
+            nexts = []
+            for traj in trajectories:
+                inputs = [traj.agent_input(i) for i in range(1, len(traj.steps))]
+                sampled = [out.action for out in policy.act(inputs)] if inputs else []
+                chunks = [prm.encode_candidates(inp, [a]) for inp, a in zip(inputs, sampled)]
+                outs = prm.score_episodes(chunks, [1] * len(chunks))
+                nexts.append(np.array([o[1, 0, 0] for o in outs], dtype=np.float64))
         out = []
-        for q in self.q_values(trajectories):
-            q_next = np.zeros_like(q)
-            q_next[:-1] = q[1:]
-            out.append(transition_rewards(q, q_next, self.config.gamma))
+        for qi, nxt in zip(q, nexts):
+            q_next = np.zeros_like(qi)
+            q_next[:-1] = nxt
+            out.append(transition_rewards(qi, q_next, self.config.gamma))
         return out

@@ -2,6 +2,7 @@
 
 ``name`` picks an entry; the other keys go to the rewarder's constructor. ``name`` may also be
 ``package.module:ClassName`` for a rewarder of your own (anything with ``name`` and ``score``).
+A learned rewarder saved with ``save(folder)`` comes back with ``{name: agentprm, path: folder}``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ __all__ = ["REWARDERS", "make_rewarder", "register_rewarder"]
 REWARDERS: dict[str, str] = {
     "admissible": "agentgym.rewards.grounding:AdmissibleReward",
     "outcome": "agentgym.rewards.base:OutcomeReward",
+    "agentprm": "agentgym.rewards.agentprm:AgentPRM",
+    "inverseprm": "agentgym.rewards.inverseprm:InversePRM",
+    "spa": "agentgym.rewards.spa:SPA",
+    "checklist": "agentgym.rewards.checklist:ChecklistReward",
+    "checklist_judge": "agentgym.rewards.checklist:PromptedJudge",
+    "pav": "agentgym.rewards.pav:PAV",
+    "implicit": "agentgym.rewards.implicit:ImplicitPRM",
 }
+"""Learned rewarders load a saved model with ``path: <folder written by save()>``."""
 
 
 def register_rewarder(name: str, target: str) -> None:
