@@ -9,11 +9,13 @@ Usage::
     agentgym eval env.id=mymodule:mine/MyEnv-v0 policy=oracle   # a user env, imported first
     agentgym collect env.id=agentgym/KeyDoor-v0 policy.think=true episodes=500  # demonstrations
     agentgym train experiment=household_bc               # behaviour cloning, then evaluation
+    agentgym reward fit reward=agentprm                  # fit a step rewarder, save it
+    agentgym prm-eval reward=agentprm reward.path=runs/<fit run>/reward   # meta-evaluate it
     agentgym demo                                        # the embedded default job
     agentgym eval --cfg suite=keydoor                    # print the composed config and stop
     agentgym serve --echo --port 8000                    # OpenAI-compatible test server
 
-Everything after ``envs|eval|collect|train|demo`` is a hydra override (``key=value``,
+Everything after ``envs|eval|collect|train|demo|reward fit|prm-eval`` is a hydra override (``key=value``,
 ``group=option``); ``serve`` takes plain options (``agentgym serve --help``).
 """
 
@@ -42,6 +44,8 @@ COMMANDS = {
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
     "train": "Train a policy (behaviour cloning today): agentgym train experiment=household_bc.",
     "model": "`model init PATH`: build a tiny local model (tokenizer on env text + Llama/Qwen2).",
+    "reward": "`reward fit [overrides]`: fit a learned step rewarder (AgentPRM, SPA, ...), save it.",
+    "prm-eval": "Meta-evaluate a step rewarder: MRR, step and trajectory accuracy, best-of-N.",
     "demo": "Run the embedded default job (baselines side by side on the household world).",
     "serve": "Serve a model as an OpenAI-compatible chat endpoint on 127.0.0.1 (see --help).",
 }
@@ -207,6 +211,64 @@ def cmd_model(args: Sequence[str]) -> int:
     return tiny_main(list(args[1:]))
 
 
+def cmd_reward(args: Sequence[str]) -> int:
+    """``agentgym reward fit [overrides]``: fit a learned step rewarder and save it."""
+    if not args or args[0] != "fit":
+        raise UnknownNameError("reward command", args[0] if args else "", ["fit"],
+                               fix="Usage: agentgym reward fit reward=agentprm [overrides].")
+    from agentgym.config import compose
+    from agentgym.rewards.jobs import fit_job
+
+    args = list(args[1:])
+    cfg = compose("reward_fit", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    _check_top_level(cfg, ["reward", "data", "prover", "rollout", "run"])
+    out = _run_dir(cfg, f"reward-{cfg.reward.name}")
+    OmegaConf.save(cfg, out / "config.yaml")
+    result = fit_job(cfg, out)
+    _console().print(
+        f"Fitted {result['reward']} on {result['episodes']} episodes ({result['steps']} steps, "
+        f"success {result['success_rate']:.2f}): {result['optimizer_steps']} optimizer steps in "
+        f"{result['fit_seconds'] / 60:.1f} min, loss {result['first_loss']:.4f} -> "
+        f"{result['last_loss']:.4f}. Saved to [bold]{result['path']}[/]."
+    )
+    return 0
+
+
+def cmd_prm_eval(args: Sequence[str]) -> int:
+    """``agentgym prm-eval [overrides]``: meta-evaluation of a step rewarder."""
+    from rich.table import Table
+
+    from agentgym.config import compose
+    from agentgym.rewards.jobs import prm_eval_job
+
+    cfg = compose("prm_eval", _overrides(args))
+    if "--cfg" in args:
+        _console().print(OmegaConf.to_yaml(cfg))
+        return 0
+    _check_top_level(cfg, ["reward", "env", "episodes", "seed", "alternatives",
+                           "max_episode_steps", "policy", "best_of_n", "rollout", "run"])
+    out = _run_dir(cfg, f"prm-eval-{cfg.reward.name}")
+    OmegaConf.save(cfg, out / "config.yaml")
+    result = prm_eval_job(cfg, out)
+    table = Table(title=f"prm-eval: {result['reward']} on {result['env']}")
+    for column in ("states", "episodes", "MRR", "step acc", "trajectory acc"):
+        table.add_column(column, justify="right" if column != "states" else "left")
+    parts = [("all", result)] + [(k, result[k]) for k in ("expert", "policy") if k in result]
+    table.columns[0].header = "states"
+    for label, m in parts:
+        table.add_row(f"{label} ({m['states']})", str(m["episodes"]), f"{m['mrr']:.3f}",
+                      f"{m['step_accuracy']:.3f}", f"{m['trajectory_accuracy']:.3f}")
+    _console().print(table)
+    if "best_of_n" in result:
+        curve = ", ".join(f"N={n}: {s:.3f}" for n, s in result["best_of_n"].items())
+        _console().print(f"Best-of-N success: {curve}")
+    _console().print(f"Results written to [bold]{out}[/] (result.json).")
+    return 0
+
+
 def cmd_demo(args: Sequence[str]) -> int:
     """``agentgym demo``: evaluate the demo's policies side by side on its suite."""
     from agentgym.config import compose, group_options
@@ -354,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     handlers = {
         "envs": cmd_envs, "eval": cmd_eval, "collect": cmd_collect, "demo": cmd_demo,
-        "serve": cmd_serve, "model": cmd_model, "train": cmd_train,
+        "serve": cmd_serve, "model": cmd_model, "train": cmd_train, "reward": cmd_reward,
+        "prm-eval": cmd_prm_eval,
     }
     try:
         if command not in handlers:

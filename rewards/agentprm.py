@@ -181,6 +181,7 @@ class AgentPRM(LearnedRewarder):
 
     kind = "agentprm"
     config_class = AgentPRMConfig
+    trained_with = ("gamma", "outcome", "value_weight")
 
     def fit(self, trajectories: Sequence[Trajectory]) -> list[dict[str, float]]:
         """Fit the PRM to the Monte Carlo targets of ``trajectories``; returns the losses.

@@ -75,6 +75,7 @@ class InversePRM(LearnedRewarder):
 
     kind = "inverseprm"
     config_class = InversePRMConfig
+    trained_with = ("gamma",)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

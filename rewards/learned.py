@@ -194,24 +194,33 @@ class LearnedRewarder:
 
     Args:
         name: Key of its rewards in ``step.rewards``.
-        path: Load a rewarder saved by :meth:`save`; its settings come with it and
-            ``settings`` given here replace them.
+        path: Load a rewarder saved by :meth:`save`; its settings come with it. ``settings``
+            given here replace them, except the model's and ``trained_with``'s.
         **settings: Fields of ``config_class``.
     """
 
     kind: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     num_labels: ClassVar[int] = 1
+    trained_with: ClassVar[tuple[str, ...]] = ()
+    """Settings that defined the training targets: a loaded model keeps its saved values
+    (``model`` always does, except its device and dtype)."""
 
     def __init__(self, *, name: str | None = None, path: str | None = None, **settings: Any):
         self.name = name or self.kind
         self.prm: ProcessRewardModel | None = None
         if path:
             saved = read_reward_meta(path, self.kind)
-            saved["model"] = {**saved.get("model", {}), "path": str(path)}
-            for key, value in settings.items():  # nested sections update, not replace
-                if isinstance(value, Mapping) and isinstance(saved.get(key), Mapping):
-                    settings[key] = {**saved[key], **value}
+            runtime = {k: v for k, v in dict(settings.pop("model", None) or {}).items()
+                       if k in ("device", "dtype")}
+            saved["model"] = {**saved.get("model", {}), **runtime, "path": str(path)}
+            for key in self.trained_with:
+                if key in settings and settings[key] != saved.get(key):
+                    log.warning("reward.%s=%r ignored: the model in %s was trained with %r",
+                                key, settings[key], path, saved.get(key))
+                    settings.pop(key)
+            if isinstance(settings.get("fit"), Mapping):
+                settings["fit"] = {**saved.get("fit", {}), **settings["fit"]}
             self.config = self.config_class(**{**saved, **settings})
             self.prm = ProcessRewardModel.load(path, config=self.config.model)
         else:

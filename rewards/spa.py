@@ -80,6 +80,7 @@ class SPA(LearnedRewarder):
 
     kind = "spa"
     config_class = SPAConfig
+    trained_with = ("outcome",)
 
     def fit(self, trajectories: Sequence[Trajectory]) -> list[dict[str, float]]:
         """Fit the contributions of each episode to its outcome; returns the losses."""
