@@ -15,8 +15,8 @@ Usage::
     agentgym eval --cfg suite=keydoor                    # print the composed config and stop
     agentgym serve --echo --port 8000                    # OpenAI-compatible test server
 
-Everything after ``envs|eval|collect|train|demo|reward fit|prm-eval`` is a hydra override (``key=value``,
-``group=option``); ``serve`` takes plain options (``agentgym serve --help``).
+Everything after ``envs|eval|collect|train|demo|reward fit|prm-eval`` is a hydra override
+(``key=value``, ``group=option``); ``serve`` takes plain options (``agentgym serve --help``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ COMMANDS = {
     "collect": "Roll out a policy (oracle by default) and save trajectories (demonstrations).",
     "train": "Train a policy (behaviour cloning today): agentgym train experiment=household_bc.",
     "model": "`model init PATH`: build a tiny local model (tokenizer on env text + Llama/Qwen2).",
-    "reward": "`reward fit [overrides]`: fit a learned step rewarder (AgentPRM, SPA, ...), save it.",
+    "reward": "`reward fit [overrides]`: fit a learned step rewarder (AgentPRM, SPA, ...).",
     "prm-eval": "Meta-evaluate a step rewarder: MRR, step and trajectory accuracy, best-of-N.",
     "demo": "Run the embedded default job (baselines side by side on the household world).",
     "serve": "Serve a model as an OpenAI-compatible chat endpoint on 127.0.0.1 (see --help).",

@@ -5,7 +5,8 @@ list an LLM writes through any policy (:func:`generate_checklist`). A judge give
 step and item, the probabilities that the item is done (*yes*), under way (*in progress*) or not
 started (*no*). The step reward is
 
-    ``r_i = mean over items k of ( P_ik(yes) + 1/2 * P_ik(in progress) )``  (:func:`checklist_reward`).
+    ``r_i = mean over items k of ( P_ik(yes) + 1/2 * P_ik(in progress) )``
+(:func:`checklist_reward`).
 
 Two judges:
 
@@ -20,6 +21,7 @@ Two judges:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +45,8 @@ __all__ = [
     "generate_checklist",
     "task_checklist",
 ]
+
+log = logging.getLogger(__name__)
 
 YES, IN_PROGRESS, NO = 0, 1, 2
 ANSWERS = ("Yes", "In progress", "No")
@@ -140,7 +144,12 @@ def _with_item(goal: str, item: str) -> str:
 
 
 class _Checklists:
-    """Checklist items per trajectory: the task's, or generated once per goal."""
+    """Checklist items per trajectory: the task's, or generated once per goal.
+
+    With ``source="task"`` the items come from the trajectory's ``info["subgoals"]``, and are
+    remembered by goal for trajectories that carry no info (best-of-N candidates); a goal never
+    seen with its subgoals gets an empty checklist (reward 0) and a warning.
+    """
 
     def __init__(self, source: str, generator=None, max_items: int = 5) -> None:
         if source not in _SOURCES:
@@ -153,9 +162,16 @@ class _Checklists:
         self.cache: dict[str, list[str]] = {}
 
     def __call__(self, traj: Trajectory) -> list[str]:
-        if self.source == "task":
-            return task_checklist(traj)[: self.max_items]
         goal = traj.steps[0].observation["goal"] if traj.steps else ""
+        if self.source == "task":
+            items = task_checklist(traj)[: self.max_items]
+            if items:
+                self.cache[goal] = items
+            elif goal not in self.cache:
+                log.warning("no checklist for goal %r: the trajectory has no info['subgoals'] "
+                            "and the goal was not seen before (reward 0)", goal)
+                self.cache[goal] = []
+            return self.cache[goal]
         if goal not in self.cache:
             self.cache[goal] = generate_checklist(self.generator, goal, max_items=self.max_items)
         return self.cache[goal]
@@ -221,8 +237,9 @@ class ChecklistReward(LearnedRewarder):
             labels = checklist_labels(traj, items)
             goal = traj.steps[0].observation["goal"]
             for k, item in enumerate(items):
-                examples.append(Example(chunks=prm.encode_episode(traj, goal=_with_item(goal, item)),
-                                        n_steps=len(traj.steps), targets={"y": labels[:, k]}))
+                chunks = prm.encode_episode(traj, goal=_with_item(goal, item))
+                examples.append(Example(chunks=chunks, n_steps=len(traj.steps),
+                                        targets={"y": labels[:, k]}))
         ce = torch.nn.functional.cross_entropy
 
         def loss_fn(batch, outputs):

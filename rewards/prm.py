@@ -25,6 +25,7 @@ torch and transformers are imported when a model is built, never when agentgym i
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,9 @@ from agentgym.prompts import ReActFormat, load_prompt_settings, save_prompt_sett
 from agentgym.types import AgentInput, Trajectory, Turn
 
 __all__ = ["Chunk", "PRMModelConfig", "ProcessRewardModel"]
+
+_CACHE = 4096
+"""Rendered prompts a model keeps (see ``ProcessRewardModel._prompt``)."""
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,7 @@ class ProcessRewardModel:
         self.tokenizer = tokenizer
         self.format = self.config.format()
         self._wide = ReActFormat(**{**self.format.settings(), "history_turns": 1 << 30})
+        self._prompts: OrderedDict[tuple, list[int]] = OrderedDict()
         if not hasattr(model, "score") or not hasattr(model, "base_model"):
             raise ConfigError(
                 "reward.model.path",
@@ -219,12 +224,26 @@ class ProcessRewardModel:
 
     def _prompt(self, goal: str, observations: Sequence[str], actions: Sequence[str],
                 start: int, i: int) -> list[int]:
-        """Prompt ids of step ``i`` showing the turns ``start .. i - 1`` as history."""
+        """Prompt ids of step ``i`` showing the turns ``start .. i - 1`` as history.
+
+        Memoised (the newest ``_CACHE`` prompts): best-of-N candidates and preference sets
+        score many actions after the same history, whose prompts are then rendered once.
+        """
         from agentgym.policies.hf import render_prompt
 
-        history = [Turn(observation=observations[k], action=actions[k]) for k in range(start, i)]
-        inp = AgentInput(env_id="", goal=goal, observation=observations[i], history=history)
-        return render_prompt(self.tokenizer, self._wide.messages(inp))
+        key = (goal, tuple(observations[start:i + 1]), tuple(actions[start:i]))
+        ids = self._prompts.get(key)
+        if ids is None:
+            history = [Turn(observation=observations[k], action=actions[k])
+                       for k in range(start, i)]
+            inp = AgentInput(env_id="", goal=goal, observation=observations[i], history=history)
+            ids = render_prompt(self.tokenizer, self._wide.messages(inp))
+            self._prompts[key] = ids
+            if len(self._prompts) > _CACHE:
+                self._prompts.popitem(last=False)
+        else:
+            self._prompts.move_to_end(key)
+        return list(ids)
 
     def _window(self, goal: str, observations: Sequence[str], actions: Sequence[str],
                 i: int) -> tuple[int, list[int]]:

@@ -22,7 +22,7 @@ From the shell: ``agentgym prm-eval reward.name=agentprm reward.path=runs/agentp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,8 @@ class PreferenceItem:
     """Index of the episode the state comes from (for trajectory accuracy)."""
     source: str = "expert"
     """``expert`` (a state on the oracle's path) or ``policy`` (on the policy's path)."""
+    subgoals: list[str] = field(default_factory=list)
+    """The task's declared subgoals (``info["subgoals"]``), for checklist rewarders."""
 
 
 class _RecordExpert:
@@ -109,7 +111,8 @@ def build_preference_set(
                                     replace=False)
                 items.append(PreferenceItem(input=traj.agent_input(i), chosen=chosen,
                                             rejected=[others[k] for k in sorted(picked)],
-                                            episode=episode, source=source))
+                                            episode=episode, source=source,
+                                            subgoals=list(step.info.get("subgoals", ()))))
             episode += 1
     if not items:
         raise ConfigError("env", f"{env_id} gave no state with an oracle action and an "
@@ -117,10 +120,15 @@ def build_preference_set(
     return items
 
 
-def _candidate_scores(rewarder, inputs: list[AgentInput], actions: list[str]) -> np.ndarray:
-    """The rewarder's score of each (input, action) as the last step of its episode so far."""
-    trajs = [candidate_trajectory(inp, ActionOutput(text=a, action=a))
-             for inp, a in zip(inputs, actions)]
+def _candidate_scores(rewarder, items: list[PreferenceItem], actions: list[str]) -> np.ndarray:
+    """The rewarder's score of each (item's state, action) as the last step of its episode so
+    far. The candidate step's info holds only the task's subgoals (nothing of its outcome)."""
+    trajs = []
+    for it, a in zip(items, actions):
+        traj = candidate_trajectory(it.input, ActionOutput(text=a, action=a))
+        if it.subgoals:
+            traj.steps[-1].info = {"subgoals": list(it.subgoals)}
+        trajs.append(traj)
     return np.array([float(s[-1]) for s in rewarder.score(trajs)])
 
 
@@ -144,9 +152,9 @@ def evaluate_rewarder(rewarder, items: Sequence[PreferenceItem],
     rejected: list[list[float]] = []
     for start in range(0, len(items), batch_states):
         part = items[start:start + batch_states]
-        inputs = [it.input for it in part for _ in range(1 + len(it.rejected))]
+        states = [it for it in part for _ in range(1 + len(it.rejected))]
         actions = [a for it in part for a in (it.chosen, *it.rejected)]
-        scores = iter(_candidate_scores(rewarder, inputs, actions))
+        scores = iter(_candidate_scores(rewarder, states, actions))
         for it in part:
             chosen.append(next(scores))
             rejected.append([next(scores) for _ in it.rejected])

@@ -10,6 +10,8 @@ import pytest
 
 from agentgym.cli import main
 from agentgym.config import compose, group_options
+from agentgym.policies.best_of_n import best_of_n
+from agentgym.rollout import RolloutConfig, rollout
 
 SMALL = [
     "data.episodes=6", "data.max_episode_steps=8", "data.demo_episodes=4",
@@ -58,6 +60,15 @@ def test_reward_fit_saves_a_loadable_rewarder(tmp_path: Path, reward, extra, cap
     report = json.loads((tmp_path / "eval" / "result.json").read_text())
     assert report["reward"] == reward and report["states"] > 0
     assert 0.0 < report["mrr"] <= 1.0 and report["expert"]["episodes"] == 2
+
+    # ... and best-of-N takes it as its scorer by name and path.
+    scorer = {"name": reward, "path": str(out / "reward")}
+    policy = best_of_n(n=3, policy={"name": "random"}, scorer=scorer)
+    traj = rollout("agentgym/Household-v0", policy, episodes=1, env_kwargs={"split": "train"},
+                   config=RolloutConfig(num_envs=1, progress=False, max_episode_steps=2))[0]
+    chosen = traj.steps[0].meta["best_of_n"]
+    assert len(chosen["actions"]) == 3 and chosen["scorer"] == reward
+    assert chosen["scores"][chosen["chosen"]] == max(chosen["scores"])
 
 
 def test_prm_eval_of_a_fixed_rewarder_with_policy_states_and_best_of_n(tmp_path: Path, capsys):
