@@ -68,12 +68,11 @@ class _Job:
 
 @dataclass
 class _Prefix:
-    """The replayed start of a branch: where the env was, and the steps that led there."""
+    """The replayed start of a branch: the env's snapshot there (``None`` where the env takes
+    none) and the steps that led there."""
 
     snapshot: Any
     steps: list[Step]
-    obs: dict[str, Any]
-    info: dict[str, Any]
 
 
 @dataclass
@@ -277,11 +276,10 @@ class RolloutEngine:
         snapshot = getattr(self.slots, "snapshot", None)
         snaps = snapshot([slot for slot, _ in todo]) if snapshot else [None] * len(todo)
         for (slot, job), snap in zip(todo, snaps):
-            obs, info = answers[slot]
             if recorded[slot] and (recorded[slot][-1].terminated or recorded[slot][-1].truncated):
                 raise AgentGymError(f"The trajectory of seed {job.seed} ended before step "
                                     f"{job.start[1]}; nothing to branch from there.")
-            self._prefixes.setdefault(job.group, _Prefix(snap, recorded[slot], obs, info))
+            self._prefixes.setdefault(job.group, _Prefix(snap, recorded[slot]))
 
     def _restore(self, todo: list[tuple[int, _Job]]) -> dict[int, Any]:
         """Bring slots to their job's cached prefix: restore its snapshot, or reset and replay."""
