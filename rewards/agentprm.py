@@ -26,24 +26,29 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from agentgym.errors import ConfigError
-from agentgym.rewards.learned import Example, FitConfig, LearnedRewarder, fit_model, steps_of
-from agentgym.rewards.prm import PRMModelConfig
+from agentgym.rewards.learned import (
+    Example,
+    LearnedConfig,
+    LearnedRewarder,
+    check_outcome,
+    fit_model,
+    steps_of,
+)
 from agentgym.types import Trajectory
 
 __all__ = ["AgentPRM", "AgentPRMConfig", "branch_rollouts", "mc_targets", "discounted_returns"]
 
 _SCORES = ("q", "advantage")
-_OUTCOMES = ("success", "return")
 
 
 @dataclass(kw_only=True)
-class AgentPRMConfig:
+class AgentPRMConfig(LearnedConfig):
     """Config of :class:`AgentPRM`."""
 
     gamma: float = 0.95
@@ -55,24 +60,15 @@ class AgentPRMConfig:
     rewards, each discounted from the scored step; keep them in [0, 1] for the BCE)."""
     value_weight: float = 1.0
     """Weight of the V(s) loss next to the Q(s, a) loss (0 trains Q only)."""
-    model: PRMModelConfig = field(default_factory=PRMModelConfig)
-    """The PRM's backbone and input layout."""
-    fit: FitConfig = field(default_factory=FitConfig)
-    """Training settings."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, Mapping):
-            self.model = PRMModelConfig(**self.model)
-        if isinstance(self.fit, Mapping):
-            self.fit = FitConfig(**self.fit)
+        super().__post_init__()
         if not 0.0 < self.gamma <= 1.0:
             raise ConfigError("reward.gamma", f"must be in (0, 1], got {self.gamma}.", "use 0.95.")
         if self.score not in _SCORES:
             raise ConfigError("reward.score", f"{self.score!r} is not a score.",
                               f"use one of: {', '.join(_SCORES)}.")
-        if self.outcome not in _OUTCOMES:
-            raise ConfigError("reward.outcome", f"{self.outcome!r} is not an outcome.",
-                              f"use one of: {', '.join(_OUTCOMES)}.")
+        check_outcome(self.outcome)
         if self.value_weight < 0:
             raise ConfigError("reward.value_weight", f"must be >= 0, got {self.value_weight}.")
 

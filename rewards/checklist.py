@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agentgym.errors import ConfigError
-from agentgym.rewards.learned import Example, FitConfig, LearnedRewarder, fit_model, steps_of
-from agentgym.rewards.prm import PRMModelConfig
+from agentgym.rewards.learned import Example, LearnedConfig, LearnedRewarder, fit_model, steps_of
 from agentgym.types import AgentInput, Trajectory
 
 __all__ = [
@@ -152,14 +151,18 @@ class _Checklists:
     """
 
     def __init__(self, source: str, generator=None, max_items: int = 5) -> None:
-        if source not in _SOURCES:
-            raise ConfigError("reward.source", f"{source!r} is not a checklist source.",
-                              f"use one of: {', '.join(_SOURCES)}.")
+        self.check_source(source)
         if source == "generate" and generator is None:
             raise ConfigError("reward.generator", "source=generate needs a policy to write the "
                               "checklists.", "pass generator=<policy>, or use source=task.")
         self.source, self.generator, self.max_items = source, generator, max_items
         self.cache: dict[str, list[str]] = {}
+
+    @staticmethod
+    def check_source(source: str) -> None:
+        if source not in _SOURCES:
+            raise ConfigError("reward.source", f"{source!r} is not a checklist source.",
+                              f"use one of: {', '.join(_SOURCES)}.")
 
     def __call__(self, traj: Trajectory) -> list[str]:
         goal = traj.steps[0].observation["goal"] if traj.steps else ""
@@ -178,7 +181,7 @@ class _Checklists:
 
 
 @dataclass(kw_only=True)
-class ChecklistConfig:
+class ChecklistConfig(LearnedConfig):
     """Config of :class:`ChecklistReward`."""
 
     source: str = "task"
@@ -187,19 +190,10 @@ class ChecklistConfig:
     """Most items per checklist."""
     progress_weight: float = 0.5
     """Weight of P(in progress) in the step reward."""
-    model: PRMModelConfig = field(default_factory=PRMModelConfig)
-    """The judge's backbone and input layout."""
-    fit: FitConfig = field(default_factory=FitConfig)
-    """Training settings."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, Mapping):
-            self.model = PRMModelConfig(**self.model)
-        if isinstance(self.fit, Mapping):
-            self.fit = FitConfig(**self.fit)
-        if self.source not in _SOURCES:
-            raise ConfigError("reward.source", f"{self.source!r} is not a checklist source.",
-                              f"use one of: {', '.join(_SOURCES)}.")
+        super().__post_init__()
+        _Checklists.check_source(self.source)
         if self.max_items < 1:
             raise ConfigError("reward.max_items", f"must be >= 1, got {self.max_items}.")
 

@@ -21,38 +21,31 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from agentgym.errors import ConfigError
-from agentgym.rewards.learned import Example, FitConfig, LearnedRewarder, fit_model, steps_of
-from agentgym.rewards.prm import Chunk, PRMModelConfig
+from agentgym.rewards.learned import Example, LearnedConfig, LearnedRewarder, fit_model, steps_of
+from agentgym.rewards.prm import Chunk
 from agentgym.types import Trajectory
 
 __all__ = ["InversePRM", "InversePRMConfig", "transition_rewards"]
 
 
 @dataclass(kw_only=True)
-class InversePRMConfig:
+class InversePRMConfig(LearnedConfig):
     """Config of :class:`InversePRM`."""
 
     gamma: float = 0.95
     """Discount in ``r = Q(s, a) - gamma * Q(s', a')``."""
     max_negatives: int = 0
     """Most policy trajectories kept (the newest); 0 keeps every batch ever given."""
-    model: PRMModelConfig = field(default_factory=PRMModelConfig)
-    """The Q model's backbone and input layout."""
-    fit: FitConfig = field(default_factory=FitConfig)
-    """Training settings (run on every ``fit`` call)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, Mapping):
-            self.model = PRMModelConfig(**self.model)
-        if isinstance(self.fit, Mapping):
-            self.fit = FitConfig(**self.fit)
+        super().__post_init__()
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError("reward.gamma", f"must be in [0, 1], got {self.gamma}.", "use 0.95.")
         if self.max_negatives < 0:

@@ -28,7 +28,10 @@ from agentgym.types import Trajectory
 __all__ = [
     "Example",
     "FitConfig",
+    "LearnedConfig",
     "LearnedRewarder",
+    "OUTCOMES",
+    "check_outcome",
     "fit_model",
     "read_reward_meta",
     "steps_of",
@@ -79,6 +82,33 @@ class FitConfig:
                 raise ConfigError(f"reward.fit.{name}", f"must be >= 1, got {getattr(self, name)}.")
         if not self.lr > 0:
             raise ConfigError("reward.fit.lr", f"must be > 0, got {self.lr}.", "try 1e-3.")
+
+
+@dataclass(kw_only=True)
+class LearnedConfig:
+    """Fields every learned rewarder's config has; sections given as mappings become configs."""
+
+    model: PRMModelConfig = field(default_factory=PRMModelConfig)
+    """The PRM's backbone and input layout."""
+    fit: FitConfig = field(default_factory=FitConfig)
+    """Training settings."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, Mapping):
+            self.model = PRMModelConfig(**self.model)
+        if isinstance(self.fit, Mapping):
+            self.fit = FitConfig(**self.fit)
+
+
+OUTCOMES = ("success", "return")
+"""What a rewarder's targets are made of: ``success`` (1 or 0) or ``return`` (env rewards)."""
+
+
+def check_outcome(outcome: str) -> None:
+    """A clear error when ``outcome`` is not one of :data:`OUTCOMES`."""
+    if outcome not in OUTCOMES:
+        raise ConfigError("reward.outcome", f"{outcome!r} is not an outcome.",
+                          f"use one of: {', '.join(OUTCOMES)}.")
 
 
 # --- the training loop ------------------------------------------------------------------------

@@ -19,42 +19,37 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from agentgym.errors import ConfigError
-from agentgym.rewards.learned import Example, FitConfig, LearnedRewarder, fit_model, steps_of
-from agentgym.rewards.prm import PRMModelConfig
+from agentgym.rewards.learned import (
+    Example,
+    LearnedConfig,
+    LearnedRewarder,
+    check_outcome,
+    fit_model,
+    steps_of,
+)
 from agentgym.types import Trajectory
 
 __all__ = ["SPA", "SPAConfig", "episode_outcome", "grounding"]
 
-_OUTCOMES = ("success", "return")
 
 
 @dataclass(kw_only=True)
-class SPAConfig:
+class SPAConfig(LearnedConfig):
     """Config of :class:`SPA`."""
 
     grounding_weight: float = 0.5
     """Weight ``w`` of the grounding term (1 per executed action) in the step reward."""
     outcome: str = "success"
     """What the contributions add up to: ``success`` (1 or 0) or ``return`` (sum of rewards)."""
-    model: PRMModelConfig = field(default_factory=PRMModelConfig)
-    """The progress estimator's backbone and input layout."""
-    fit: FitConfig = field(default_factory=FitConfig)
-    """Training settings."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, Mapping):
-            self.model = PRMModelConfig(**self.model)
-        if isinstance(self.fit, Mapping):
-            self.fit = FitConfig(**self.fit)
-        if self.outcome not in _OUTCOMES:
-            raise ConfigError("reward.outcome", f"{self.outcome!r} is not an outcome.",
-                              f"use one of: {', '.join(_OUTCOMES)}.")
+        super().__post_init__()
+        check_outcome(self.outcome)
 
 
 def episode_outcome(traj: Trajectory, outcome: str = "success") -> float:
