@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError
+from agentgym.policies.hf import resolve_device
 from agentgym.rewards.learned import Example, LearnedConfig, LearnedRewarder, fit_model, steps_of
 from agentgym.types import AgentInput, Trajectory
 
@@ -299,7 +300,6 @@ class PromptedJudge:
         name: str = "checklist_judge",
         device: str = "auto",
     ) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name = name
@@ -307,8 +307,7 @@ class PromptedJudge:
         self.progress_weight = progress_weight
         self.history_turns = history_turns
         self.max_tokens = max_tokens
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device, _ = resolve_device(device)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.model = AutoModelForCausalLM.from_pretrained(path).to(device).eval()

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError
-from agentgym.policies.hf import fit_prompt
+from agentgym.policies.hf import fit_prompt, resolve_device
 from agentgym.prompts import (
     ReActFormat,
     checkpoint_format,
@@ -167,9 +167,7 @@ class ImplicitPRM:
         import torch
 
         c = self.config
-        device = c.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device, _ = resolve_device(c.device)
         try:
             self.device = torch.device(device)
         except RuntimeError as exc:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError
+from agentgym.policies.hf import DTYPES, resolve_device
 from agentgym.prompts import ReActFormat, load_prompt_settings, save_prompt_settings
 from agentgym.types import AgentInput, Trajectory, Turn
 
@@ -44,7 +45,6 @@ _CACHE = 4096
 
 log = logging.getLogger(__name__)
 
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(kw_only=True)
@@ -77,9 +77,9 @@ class PRMModelConfig:
         if self.max_tokens < 16:
             raise ConfigError("reward.model.max_tokens", f"must be >= 16, got {self.max_tokens}.",
                               "use 1024.")
-        if self.dtype not in _DTYPES:
+        if self.dtype not in DTYPES:
             raise ConfigError("reward.model.dtype", f"{self.dtype!r} is not a dtype.",
-                              f"use one of: {', '.join(_DTYPES)}.")
+                              f"use one of: {', '.join(DTYPES)}.")
 
     def format(self) -> ReActFormat:
         """The prompt format of the PRM's inputs."""
@@ -440,14 +440,8 @@ def _token_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
 
 
 def _device(config: PRMModelConfig) -> str:
-    if config.device != "auto":
-        return config.device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve_device(config.device)[0]
 
 
 def _dtype(config: PRMModelConfig) -> str:
-    if config.dtype != "auto":
-        return config.dtype
-    return "bfloat16" if _device(config).startswith("cuda") else "float32"
+    return resolve_device(config.device, config.dtype)[1]

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError
+from agentgym.policies.hf import DTYPES, resolve_device
 from agentgym.prompts import HISTORY_STYLES, ReActFormat, save_prompt_settings
 from agentgym.trainers.sft_data import (
     IGNORE,
@@ -62,7 +63,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SCHEDULES = ("cosine", "constant")
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
 _COLUMNS = ("step", "loss/sft", "lr", "tokens", "loss/eval")
 
 
@@ -153,9 +153,9 @@ class SFTConfig:
         if self.schedule not in _SCHEDULES:
             raise ConfigError("trainer.schedule", f"{self.schedule!r} is not a schedule.",
                               f"use one of: {', '.join(_SCHEDULES)}.")
-        if self.dtype not in _DTYPES:
+        if self.dtype not in DTYPES:
             raise ConfigError("trainer.dtype", f"{self.dtype!r} is not a dtype.",
-                              f"use one of: {', '.join(_DTYPES)}.")
+                              f"use one of: {', '.join(DTYPES)}.")
         if not self.out_dir:
             raise ConfigError("trainer.out_dir", "must not be empty.", "give a folder path.")
 
@@ -420,12 +420,7 @@ class _Metrics:
 def _device_and_dtype(c: SFTConfig):
     import torch
 
-    device = c.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = c.dtype
-    if dtype == "auto":
-        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    device, dtype = resolve_device(c.device, c.dtype)
     return torch.device(device), getattr(torch, dtype)
 
 

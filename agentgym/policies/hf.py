@@ -27,7 +27,8 @@ __all__ = ["AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "fit_prom
 
 log = logging.getLogger(__name__)
 
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+"""Allowed ``dtype`` settings of the models agentgym loads or trains."""
 #: ``none``: free generation; ``admissible``: answers are one of the input's admissible actions.
 _CONSTRAINTS = ("none", "admissible")
 #: Same rule as ReActFormat.parse: the action follows an ``Action:``; its line's newline ends it.
@@ -95,9 +96,9 @@ def check_model_policy_fields(config: Any) -> None:
     for name in ("history_turns", "max_admissible"):
         if (getattr(config, name) or 0) < 0:
             raise ConfigError(f"policy.{name}", f"must be >= 0, got {getattr(config, name)}.")
-    if config.dtype not in _DTYPES:
+    if config.dtype not in DTYPES:
         raise ConfigError("policy.dtype", f"{config.dtype!r} is not a dtype.",
-                          f"use one of: {', '.join(_DTYPES)}.")
+                          f"use one of: {', '.join(DTYPES)}.")
 
 
 def render_prompt(tokenizer, messages: Sequence[dict[str, str]]) -> list[int]:
@@ -486,17 +487,24 @@ def eos_ids(tokenizer, generation_eos: int | Sequence[int] | None = None) -> set
     return ids
 
 
+def resolve_device(device: str, dtype: str = "auto") -> tuple[str, str]:
+    """``(device, dtype)`` with ``auto`` made concrete: cuda when available (else cpu), and
+    bfloat16 on cuda (else float32)."""
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    return device, dtype
+
+
 def _load(config: HFPolicyConfig):
     """Tokenizer and model from ``config.path``, on the chosen device and dtype, in eval mode."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    device = config.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = config.dtype
-    if dtype == "auto":
-        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    device, dtype = resolve_device(config.device, config.dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.path)
         model = AutoModelForCausalLM.from_pretrained(config.path, dtype=getattr(torch, dtype))
