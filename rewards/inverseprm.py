@@ -155,9 +155,7 @@ class InversePRM(LearnedRewarder):
             for traj in trajectories:
                 inputs = [traj.agent_input(i) for i in range(1, len(traj.steps))]
                 sampled = [out.action for out in policy.act(inputs)] if inputs else []
-                chunks = [prm.encode_candidates(inp, [a]) for inp, a in zip(inputs, sampled)]
-                outs = prm.score_episodes(chunks, [1] * len(chunks))
-                nexts.append(np.array([o[1, 0, 0] for o in outs], dtype=np.float64))
+                nexts.append(prm.score_candidates(inputs, sampled)[:, 0].astype(np.float64))
         out = []
         for qi, nxt in zip(q, nexts):
             q_next = np.zeros_like(qi)
