@@ -45,7 +45,9 @@ def entropy_from_logits(logits):
     return torch.nn.functional.pad(ent, (1, 0))
 
 
-def ppo_policy_loss(logprobs, old_logprobs, advantages, mask, *, clip: float) -> tuple[Any, dict]:
+def ppo_policy_loss(
+    logprobs, old_logprobs, advantages, mask, *, clip: float, num_turns: int | None = None
+) -> tuple[Any, dict]:
     """PPO's clipped surrogate, per token, summed per turn, averaged over turns.
 
     ``loss = -1/N sum_turns sum_tokens min(rho * A, clip(rho, 1 - clip, 1 + clip) * A)`` with
@@ -57,6 +59,8 @@ def ppo_policy_loss(logprobs, old_logprobs, advantages, mask, *, clip: float) ->
         advantages: ``(N,)`` one advantage per turn.
         mask: ``(N, L)`` 1 on action tokens.
         clip: The clip range epsilon.
+        num_turns: ``N``, the turns of the whole minibatch when this is one micro-batch of it
+            (default: the rows given).
 
     Returns:
         The loss and detached statistics: ``clipfrac`` (share of action tokens clipped) and
@@ -72,7 +76,7 @@ def ppo_policy_loss(logprobs, old_logprobs, advantages, mask, *, clip: float) ->
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * adv
     per_token = -torch.minimum(unclipped, clipped) * mask
-    loss = per_token.sum() / max(1, logprobs.shape[0])
+    loss = per_token.sum() / max(1, num_turns or logprobs.shape[0])
     with torch.no_grad():
         tokens = mask.sum().clamp(min=1)
         was_clipped = ((ratio - 1.0).abs() > clip).to(mask.dtype) * mask
@@ -83,8 +87,8 @@ def ppo_policy_loss(logprobs, old_logprobs, advantages, mask, *, clip: float) ->
     return loss, stats
 
 
-def value_loss(values, old_values, returns, *, clip: float | None):
-    """Clipped value loss, averaged over turns.
+def value_loss(values, old_values, returns, *, clip: float | None, num_turns: int | None = None):
+    """Clipped value loss, averaged over turns (``num_turns``: of the whole minibatch).
 
     ``0.5 * max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2)``; with ``clip=None`` (or 0)
     just ``0.5 * (V - R)^2``.
@@ -95,7 +99,7 @@ def value_loss(values, old_values, returns, *, clip: float | None):
     if clip:
         clipped = old_values + torch.clamp(values - old_values, -clip, clip)
         err = torch.maximum(err, (clipped - returns) ** 2)
-    return 0.5 * err.mean()
+    return 0.5 * err.sum() / max(1, num_turns or err.shape[0])
 
 
 def kl_per_token(logprobs, ref_logprobs, *, kind: str = "k1"):

@@ -1,0 +1,120 @@
+"""PPOTrainer on a tiny model: one update lowers its loss, the data path, critics, saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agentgym.errors import ConfigError
+from agentgym.policies.hf import HFPolicy
+from agentgym.rollout import RolloutConfig, rollout
+from agentgym.trainers.ppo import PPOConfig, PPOTrainer
+
+ENV = "agentgym/KeyDoor-v0"
+
+
+@pytest.fixture(scope="module")
+def episodes(tiny_checkpoint):
+    """Sampled episodes of the tiny model (two per start) with a made-up reward on each step."""
+    policy = HFPolicy(str(tiny_checkpoint), temperature=1.0, max_new_tokens=12, seed=3)
+    trajs = rollout(ENV, policy, episodes=3, group_size=2, seed=5,
+                    config=RolloutConfig(num_envs=6, max_episode_steps=4, progress=False))
+    rng = np.random.default_rng(0)
+    for traj in trajs:
+        for step in traj.steps:
+            step.rewards["total"] = float(rng.normal())
+    return trajs
+
+
+def _config(**kw) -> PPOConfig:
+    base = dict(lr=3e-3, epochs=3, minibatch_turns=8, progress=False, device="cpu")
+    return PPOConfig(**{**base, **kw})
+
+
+def _params(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("settings", [
+    {"advantage": "gae", "critic": "shared"},
+    {"advantage": "rloo", "critic": "none", "step_groups": True},
+    {"advantage": "gae", "critic": "separate", "kl_coef": 0.1, "kl_mode": "loss",
+     "kl_estimator": "k3"},
+])
+def test_one_update_moves_the_parameters_and_lowers_the_loss(tiny_checkpoint, episodes, settings):
+    trainer = PPOTrainer(tiny_checkpoint, _config(**settings))
+    batch = trainer.prepare(episodes)
+    before, params = trainer.batch_loss(batch), _params(trainer.model)
+    metrics = trainer.train_on(batch, seed=0)
+    after = trainer.batch_loss(batch)
+    assert after < before - 1e-3, (before, after)
+    moved = sum(float((p - q).abs().max()) > 0 for p, q in zip(trainer.model.parameters(), params))
+    assert moved == len(params)
+    assert np.isfinite(metrics["loss/policy"]) and metrics["train/entropy"] > 0
+
+
+def test_recomputed_logprobs_match_the_rollout(tiny_checkpoint, episodes):
+    trainer = PPOTrainer(tiny_checkpoint, _config())
+    batch = trainer.prepare(episodes)
+    steps = [s for t in episodes for s in t.steps]
+    assert len(batch.rows) == len(steps)
+    for lp, step in zip(batch.measured["logp"], steps):
+        assert lp.tolist() == pytest.approx(step.action_logprobs, abs=1e-4)
+
+
+def test_kl_to_the_reference_starts_at_zero_then_grows(tiny_checkpoint, episodes):
+    trainer = PPOTrainer(tiny_checkpoint, _config(kl_coef=0.05, kl_estimator="k3"))
+    first = trainer.prepare(episodes)
+    assert first.metrics["train/kl_ref"] == pytest.approx(0.0, abs=1e-6)
+    trainer.train_on(first)
+    assert trainer.prepare(episodes).metrics["train/kl_ref"] > 1e-4
+
+
+def test_truncated_episodes_bootstrap_from_the_final_value(tiny_checkpoint, episodes):
+    trainer = PPOTrainer(tiny_checkpoint, _config(lam=1.0, gamma=0.9))
+    trainer.train_on(trainer.prepare(episodes))  # a critic that is no longer all zeros
+    traj = episodes[0]
+    rewards = [np.array([s.rewards["total"] for s in traj.steps])]
+    values = [np.zeros(len(traj.steps))]
+    last = traj.steps[-1]
+    saved = last.terminated, last.truncated
+    try:
+        last.terminated, last.truncated = True, False
+        ended, _ = trainer.advantages([traj], rewards, values)
+        last.terminated, last.truncated = False, True
+        cut, _ = trainer.advantages([traj], rewards, values)
+    finally:
+        last.terminated, last.truncated = saved
+    v_final = trainer._bootstrap_values([traj])[0]
+    assert abs(v_final) > 1e-6
+    assert cut[0][-1] - ended[0][-1] == pytest.approx(0.9 * v_final, abs=1e-6)
+
+
+def test_save_and_reload_keep_the_critic_and_the_optimizer(tiny_checkpoint, episodes, tmp_path):
+    trainer = PPOTrainer(tiny_checkpoint, _config(critic="separate"))
+    trainer.train_on(trainer.prepare(episodes))
+    folder = trainer.save(tmp_path / "iter-1")
+    again = PPOTrainer(folder, _config(critic="separate"))
+    a, b = trainer.prepare(episodes), again.prepare(episodes)
+    assert b.measured["value"] == pytest.approx(a.measured["value"], abs=1e-6)
+    steps = 3 * -(-len(a.rows) // 8)  # epochs x minibatches of 8 turns
+    state = again.optimizer.state_dict()["state"]
+    assert state and all(int(s["step"]) == steps for s in state.values())
+
+
+def test_a_missing_reward_names_the_key(tiny_checkpoint, episodes):
+    trainer = PPOTrainer(tiny_checkpoint, _config(reward_key="agentprm"))
+    with pytest.raises(ConfigError, match="trainer.reward_key"):
+        trainer.prepare(episodes)
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"advantage": "gae", "critic": "none"}, "trainer.critic"),
+    ({"advantage": "gae", "step_groups": True}, "trainer.step_groups"),
+    ({"advantage": "ppo"}, "trainer.advantage"),
+    ({"clip": 1.5}, "trainer.clip"),
+])
+def test_bad_settings_name_the_field(settings, field):
+    with pytest.raises(ConfigError, match=field):
+        PPOConfig(**settings)

@@ -1,0 +1,514 @@
+"""PPO at the turn level, with a critic (actor-critic) or with group baselines (GRPO / RLOO).
+
+One :meth:`PPOTrainer.update` takes a batch of trajectories whose steps carry a step reward
+(``step.rewards[config.reward_key]``, written by a rewarder or a
+:class:`~agentgym.rewards.Composite`) and token data recorded at rollout, and:
+
+1. recomputes, without gradients, each turn's action log-probabilities under the current policy
+   (the "old" policy of the ratio), under the frozen reference policy (for the KL term) and the
+   critic's ``V(s_t)`` at the last prompt token (plus ``V`` of the final observation of
+   truncated episodes, to bootstrap from);
+2. turns rewards into per-turn advantages: GAE over turns (``advantage=gae``, needs a critic) or
+   group baselines from same-start episodes (``grpo`` / ``rloo``), optionally plus GiGPO-style
+   step groups (``step_groups``); the KL penalty is subtracted from each turn's reward
+   (``kl_mode=reward``) or added to the loss (``kl_mode=loss``);
+3. runs ``epochs`` passes of shuffled minibatches of turns: clipped ratio objective on every
+   action token with the turn's advantage, clipped value loss, entropy bonus, gradient clipping.
+
+The maths are the pure functions of :mod:`agentgym.trainers.advantages` and
+:mod:`agentgym.trainers.losses`; this module is the loop around them. The critic is a linear
+value head on the policy's last hidden state (``critic=shared``), on a separate copy of the
+starting model (``critic=separate``), or absent (``critic=none``, group baselines only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentgym.errors import ConfigError
+from agentgym.policies.hf import DTYPES, fit_prompt, resolve_device
+from agentgym.prompts import checkpoint_format, save_prompt_settings
+from agentgym.trainers.advantages import (
+    discounted_sum,
+    explained_variance,
+    group_advantages,
+    step_group_advantages,
+    turn_gae,
+    whiten,
+)
+from agentgym.trainers.losses import (
+    KL_ESTIMATORS,
+    entropy_from_logits,
+    kl_per_token,
+    ppo_policy_loss,
+    token_logprobs,
+    value_loss,
+)
+from agentgym.trainers.rl_data import TurnRow, collate_rows, final_input, micro_batches, turn_rows
+from agentgym.types import Trajectory
+
+__all__ = ["ADVANTAGES", "CRITICS", "PPOBatch", "PPOConfig", "PPOTrainer"]
+
+log = logging.getLogger(__name__)
+
+#: ``advantage`` settings: GAE with a critic, or group baselines.
+ADVANTAGES = ("gae", "grpo", "rloo")
+#: ``critic`` settings.
+CRITICS = ("shared", "separate", "none")
+_KL_MODES = ("reward", "loss")
+_CRITIC_FILE = "critic.pt"
+_OPTIMIZER_FILE = "optimizer.pt"
+
+
+@dataclass(kw_only=True)
+class PPOConfig:
+    """Config of :class:`PPOTrainer`."""
+
+    advantage: str = "gae"
+    """``gae`` (critic's values, turn-level GAE), ``grpo`` or ``rloo`` (same-start groups)."""
+    critic: str = "shared"
+    """``shared`` (value head on the policy), ``separate`` (own copy of the model) or ``none``."""
+    step_groups: bool = False
+    """Group baselines only: add GiGPO-style step-group advantages (turns on identical states)."""
+    step_weight: float = 1.0
+    """Weight of the step-group advantage added to the episode's group advantage."""
+    scale_groups: bool = False
+    """Divide group advantages by the group's std (GRPO's normalisation; reweights groups)."""
+    reward_key: str = "total"
+    """Which ``step.rewards`` entry is the reward (``total`` of a Composite, or a rewarder name)."""
+    gamma: float = 0.99
+    """Discount per turn."""
+    lam: float = 0.95
+    """GAE's lambda."""
+    lr: float = 1e-4
+    """AdamW learning rate of the policy."""
+    critic_lr: float = 0.0
+    """Learning rate of the critic's parameters; 0: the same as ``lr``."""
+    epochs: int = 2
+    """Passes over each batch."""
+    minibatch_turns: int = 64
+    """Turns per optimizer step."""
+    micro_tokens: int = 8192
+    """Most (padded) tokens per forward pass; minibatches are split to fit."""
+    clip: float = 0.2
+    """Ratio clip range."""
+    value_clip: float = 0.2
+    """Value clip range around the old values; 0 disables."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus (summed over action tokens, per turn)."""
+    kl_coef: float = 0.0
+    """Weight of the KL to the reference policy; 0 loads no reference."""
+    kl_mode: str = "reward"
+    """``reward``: subtract ``kl_coef * KL`` from each turn's reward; ``loss``: add it to the loss."""
+    kl_estimator: str = "k1"
+    """``k1`` (log-ratio) or ``k3`` (Schulman's non-negative estimator)."""
+    normalize_advantages: bool = True
+    """Whiten the batch's advantages."""
+    clip_grad: float = 1.0
+    """Max global gradient norm; 0 disables clipping."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    max_prompt_tokens: int = 2048
+    """Longest prompt when a step's prompt must be rebuilt (steps without recorded ids)."""
+    device: str = "auto"
+    """``auto`` (cuda when available, else cpu), ``cpu``, ``cuda``, ..."""
+    dtype: str = "auto"
+    """Autocast dtype (``auto``: bfloat16 on cuda, float32 on cpu); weights stay float32."""
+    progress: bool = True
+    """Show a progress bar over optimizer steps."""
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("advantage", ADVANTAGES), ("critic", CRITICS),
+                              ("kl_mode", _KL_MODES), ("kl_estimator", KL_ESTIMATORS),
+                              ("dtype", DTYPES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"trainer.{name}", f"{getattr(self, name)!r} is not allowed.",
+                                  f"use one of: {', '.join(allowed)}.")
+        if self.advantage == "gae" and self.critic == "none":
+            raise ConfigError("trainer.critic", "advantage=gae needs a critic.",
+                              "set trainer.critic=shared, or trainer.advantage=rloo / grpo.")
+        if self.step_groups and self.advantage == "gae":
+            raise ConfigError("trainer.step_groups", "step groups refine group baselines only.",
+                              "set trainer.advantage=grpo or rloo, or step_groups=false.")
+        for name in ("epochs", "minibatch_turns", "micro_tokens", "max_prompt_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"trainer.{name}", f"must be >= 1, got {getattr(self, name)}.")
+        for name in ("critic_lr", "value_clip", "vf_coef", "ent_coef", "kl_coef", "clip_grad",
+                     "weight_decay", "step_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"trainer.{name}", f"must be >= 0, got {getattr(self, name)}.")
+        if not self.lr > 0:
+            raise ConfigError("trainer.lr", f"must be > 0, got {self.lr}.", "try 1e-5 to 1e-3.")
+        if not 0 < self.clip < 1:
+            raise ConfigError("trainer.clip", f"must be in (0, 1), got {self.clip}.", "use 0.2.")
+        for name in ("gamma", "lam"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"trainer.{name}", f"must be in [0, 1], got {getattr(self, name)}.")
+
+
+@dataclass(kw_only=True)
+class PPOBatch:
+    """A batch ready for PPO epochs: turn rows, what was measured before the update (``logp``,
+    ``ref`` per row as tensors, ``value`` per row), flat per-turn advantages and critic targets,
+    and batch statistics."""
+
+    rows: list[TurnRow]
+    measured: dict[str, list]
+    advantages: np.ndarray
+    targets: np.ndarray
+    metrics: dict[str, float]
+
+
+class PPOTrainer:
+    """Turn-level PPO on a transformers causal LM (see the module docstring).
+
+    Args:
+        model_path: Checkpoint to train (a folder saved by :meth:`save` also restores the critic
+            and the optimizer state).
+        config: Settings.
+        reference: Checkpoint of the reference policy for the KL term (default: ``model_path``);
+            loaded only when ``kl_coef > 0``.
+    """
+
+    def __init__(self, model_path: str | Path, config: PPOConfig | None = None, *,
+                 reference: str | Path | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.config = c = config or PPOConfig()
+        self.model_path = str(model_path)
+        device, dtype = resolve_device(c.device, c.dtype)
+        self.device, self.autocast_dtype = torch.device(device), getattr(torch, dtype)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.format = checkpoint_format(self.model_path)
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else self.tokenizer.eos_token_id)
+        load = dict(dtype=torch.float32)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, **load).to(self.device)
+        self.reference = None
+        if c.kl_coef > 0:
+            ref = AutoModelForCausalLM.from_pretrained(str(reference or self.model_path), **load)
+            self.reference = ref.to(self.device).eval().requires_grad_(False)
+        self.critic_model, self.value_head = self._build_critic()
+        params = [{"params": list(self.model.parameters()), "lr": c.lr}]
+        critic_params = list(self.value_head.parameters()) if self.value_head else []
+        if self.critic_model is not None:
+            critic_params += list(self.critic_model.parameters())
+        if critic_params:
+            params.append({"params": critic_params, "lr": c.critic_lr or c.lr})
+        self.optimizer = torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+        self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
+        saved = Path(self.model_path) / _OPTIMIZER_FILE
+        if saved.exists():
+            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+
+    def _build_critic(self):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        c = self.config
+        if c.critic == "none":
+            return None, None
+        saved = Path(self.model_path) / _CRITIC_FILE
+        state = torch.load(saved, weights_only=False) if saved.exists() else None
+        critic_model = None
+        if c.critic == "separate":
+            critic_model = AutoModelForCausalLM.from_pretrained(self.model_path,
+                                                                dtype=torch.float32)
+            if state is not None and state.get("model") is not None:
+                critic_model.load_state_dict(state["model"])
+            critic_model.to(self.device)
+        hidden = (critic_model or self.model).config.hidden_size
+        head = torch.nn.Linear(hidden, 1)
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+        if state is not None:
+            head.load_state_dict(state["head"])
+        return critic_model, head.to(self.device)
+
+    # --- forward passes ------------------------------------------------------------------------
+
+    def _forward(self, batch: dict[str, Any], *, values: bool, entropy: bool = False):
+        """Token log-probs ``(N, L)``, the critic's ``V(s_t)`` ``(N,)`` and optional entropy."""
+        import torch
+
+        want_hidden = values and self.config.critic == "shared"
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                            enabled=self.autocast_dtype != torch.float32):
+            out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                             output_hidden_states=want_hidden)
+            v = None
+            if values and self.value_head is not None:
+                if want_hidden:
+                    hidden = out.hidden_states[-1]
+                else:
+                    hidden = self.critic_model(
+                        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                        output_hidden_states=True).hidden_states[-1]
+                rows = torch.arange(hidden.shape[0], device=hidden.device)
+                v = self.value_head(hidden[rows, batch["value_index"]].float()).squeeze(-1)
+        logp = token_logprobs(out.logits, batch["input_ids"])
+        ent = entropy_from_logits(out.logits) if entropy else None
+        return logp, v, ent
+
+    def _batch(self, rows: Sequence[TurnRow]) -> dict[str, Any]:
+        return {k: v.to(self.device) for k, v in collate_rows(rows, self.pad_id).items()}
+
+    def _measure(self, rows: list[TurnRow]) -> dict[str, list]:
+        """Per row, without gradients: action log-probs (current and reference) and V(s_t)."""
+        import torch
+
+        out: dict[str, list] = {"logp": [None] * len(rows), "ref": [None] * len(rows),
+                                "value": [0.0] * len(rows)}
+        self.model.eval()
+        with torch.no_grad():
+            for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
+                part = [rows[i] for i in idx]
+                batch = self._batch(part)
+                logp, v, _ = self._forward(batch, values=self.value_head is not None)
+                ref = None
+                if self.reference is not None:
+                    ref = token_logprobs(self.reference(input_ids=batch["input_ids"],
+                                                        attention_mask=batch["attention_mask"]
+                                                        ).logits, batch["input_ids"])
+                for k, i in enumerate(idx):
+                    p, n = len(rows[i].prompt_ids), len(rows[i].action_ids)
+                    out["logp"][i] = logp[k, p:p + n].cpu()
+                    if ref is not None:
+                        out["ref"][i] = ref[k, p:p + n].cpu()
+                    if v is not None:
+                        out["value"][i] = float(v[k])
+        self.model.train()
+        return out
+
+    def _bootstrap_values(self, trajectories: Sequence[Trajectory]) -> list[float]:
+        """``V`` after the last turn: 0 when terminated, the critic's value when cut short."""
+        values = [0.0] * len(trajectories)
+        cut = [i for i, t in enumerate(trajectories) if t.steps and not t.steps[-1].terminated]
+        if not cut or self.value_head is None:
+            return values
+        rows = []
+        for i in cut:
+            prompt, _ = fit_prompt(self.tokenizer, self.format, final_input(trajectories[i]),
+                                   self.config.max_prompt_tokens)
+            rows.append(TurnRow(prompt_ids=prompt, action_ids=[self.pad_id]))
+        measured = self._measure(rows)["value"]
+        for i, v in zip(cut, measured):
+            values[i] = v
+        return values
+
+    # --- advantages ----------------------------------------------------------------------------
+
+    def advantages(self, trajectories: Sequence[Trajectory], rewards: list[np.ndarray],
+                   values: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per episode: advantages and critic targets (targets are GAE returns; for group
+        baselines they are the discounted returns-to-go)."""
+        c = self.config
+        if c.advantage == "gae":
+            last = self._bootstrap_values(trajectories)
+            pairs = [turn_gae(r, v, gamma=c.gamma, lam=c.lam, last_value=b)
+                     for r, v, b in zip(rewards, values, last)]
+            return [a for a, _ in pairs], [g for _, g in pairs]
+        groups = [(t.env_id, t.seed, t.group) for t in trajectories]
+        totals = np.array([float(r.sum()) for r in rewards])
+        episode = group_advantages(totals, groups, method=c.advantage, scale=c.scale_groups)
+        advs = [np.full(len(r), a) for r, a in zip(rewards, episode)]
+        to_go = [discounted_sum(r, c.gamma) for r in rewards]
+        if c.step_groups:
+            keys = [[_state_key(s.observation) for s in t.steps] for t in trajectories]
+            loo = group_advantages(totals, groups, method="rloo")
+            steps = step_group_advantages(to_go, keys, groups, fallback=totals - loo,
+                                          scale=c.scale_groups)
+            advs = [a + c.step_weight * s for a, s in zip(advs, steps)]
+        return advs, to_go
+
+    # --- the update ----------------------------------------------------------------------------
+
+    def update(self, trajectories: Sequence[Trajectory], *, seed: int = 0,
+               lr_scale: float = 1.0) -> dict[str, float]:
+        """One PPO update on ``trajectories`` (:meth:`prepare` then :meth:`train_on`); returns
+        namespaced metrics."""
+        batch = self.prepare(trajectories)
+        return {**batch.metrics, **self.train_on(batch, seed=seed, lr_scale=lr_scale)}
+
+    def prepare(self, trajectories: Sequence[Trajectory]) -> PPOBatch:
+        """Rows, old/reference log-probs, values, advantages and critic targets of a batch."""
+        c = self.config
+        trajectories = [t for t in trajectories if t.steps]
+        if not trajectories:
+            raise ConfigError("trajectories", "no steps to train on.", "collect episodes first.")
+        rows = turn_rows(trajectories, self.tokenizer, self.format,
+                         max_prompt_tokens=c.max_prompt_tokens)
+        measured = self._measure(rows)
+        rewards = _step_rewards(trajectories, c.reward_key)
+        kl_turn = np.zeros(len(rows))
+        if self.reference is not None:
+            kl_turn = np.array([float(kl_per_token(lp, ref, kind=c.kl_estimator).sum())
+                                for lp, ref in zip(measured["logp"], measured["ref"])])
+            if c.kl_mode == "reward":
+                rewards = _split(np.concatenate(rewards) - c.kl_coef * kl_turn, rewards)
+        values = _split(np.array(measured["value"]), rewards)
+        advs, targets = self.advantages(trajectories, rewards, values)
+        flat_adv, flat_target = np.concatenate(advs), np.concatenate(targets)
+        metrics = {
+            "train/turns": float(len(rows)),
+            "train/reward_mean": float(np.concatenate(rewards).mean()),
+            "train/advantage_std": float(flat_adv.std()),
+            "train/kl_ref": float(kl_turn.mean()),
+        }
+        if self.value_head is not None:
+            metrics["train/explained_variance"] = explained_variance(measured["value"],
+                                                                     flat_target)
+            metrics["train/value_mean"] = float(np.mean(measured["value"]))
+        if c.normalize_advantages:
+            flat_adv = whiten(flat_adv)
+        return PPOBatch(rows=rows, measured=measured, advantages=flat_adv, targets=flat_target,
+                        metrics=metrics)
+
+    def train_on(self, batch: PPOBatch, *, seed: int = 0, lr_scale: float = 1.0
+                 ) -> dict[str, float]:
+        """``epochs`` passes of shuffled minibatches over a prepared batch."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base * lr_scale
+        rng = np.random.default_rng(seed)
+        n = len(batch.rows)
+        steps_per_epoch = -(-n // c.minibatch_turns)
+        sums: dict[str, float] = {}
+        bar = tqdm(total=c.epochs * steps_per_epoch, desc="ppo", disable=not c.progress)
+        for _ in range(c.epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, c.minibatch_turns):
+                mb = order[start:start + c.minibatch_turns].tolist()
+                for k, v in self._minibatch(batch, mb, backward=True).items():
+                    sums[k] = sums.get(k, 0.0) + v
+                bar.update(1)
+        bar.close()
+        metrics = {k: v / (c.epochs * steps_per_epoch) for k, v in sums.items()}
+        metrics["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
+        return metrics
+
+    def batch_loss(self, batch: PPOBatch) -> float:
+        """The full objective (policy + value + KL loss - entropy bonus) of ``batch`` under the
+        current weights, against the batch's fixed old log-probs and targets; no update."""
+        import torch
+
+        with torch.no_grad():
+            return self._minibatch(batch, list(range(len(batch.rows))),
+                                   backward=False)["loss/total"]
+
+    def _minibatch(self, batch: PPOBatch, mb: list[int], *, backward: bool) -> dict[str, float]:
+        """Losses of the turns ``mb`` (micro-batched); with ``backward``, one optimizer step."""
+        import torch
+
+        c, rows, measured = self.config, batch.rows, batch.measured
+        totals = {"loss/policy": 0.0, "loss/value": 0.0, "loss/kl": 0.0, "loss/total": 0.0,
+                  "train/entropy": 0.0, "train/clipfrac": 0.0, "train/approx_kl": 0.0}
+        tokens = sum(len(rows[i].action_ids) for i in mb)
+        if backward:
+            self.optimizer.zero_grad(set_to_none=True)
+        for idx in micro_batches([len(rows[i]) for i in mb], c.micro_tokens):
+            part = [mb[k] for k in idx]
+            data = self._batch([rows[i] for i in part])
+            logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True)
+            mask = data["action_mask"]
+            old = _place([measured["logp"][i] for i in part], rows, part, mask)
+            adv = torch.tensor(batch.advantages[part], dtype=torch.float32, device=self.device)
+            pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=len(mb))
+            ent_sum = (ent * mask).sum()
+            loss = pol - c.ent_coef * ent_sum / len(mb)
+            if v is not None:
+                old_v = torch.tensor([measured["value"][i] for i in part], device=self.device)
+                ret = torch.tensor(batch.targets[part], dtype=torch.float32, device=self.device)
+                vl = value_loss(v, old_v, ret, clip=c.value_clip or None, num_turns=len(mb))
+                loss = loss + c.vf_coef * vl
+                totals["loss/value"] += vl.item()
+            if self.reference is not None and c.kl_mode == "loss":
+                ref = _place([measured["ref"][i] for i in part], rows, part, mask)
+                kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / len(mb)
+                loss = loss + c.kl_coef * kl
+                totals["loss/kl"] += kl.item()
+            if backward:
+                loss.backward()
+            share = float(mask.sum()) / max(1, tokens)
+            totals["loss/policy"] += pol.item()
+            totals["loss/total"] += loss.item()
+            totals["train/entropy"] += ent_sum.item() / max(1, tokens)
+            totals["train/clipfrac"] += stats["clipfrac"] * share
+            totals["train/approx_kl"] += stats["approx_kl"] * share
+        if backward:
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            if c.clip_grad:
+                norm = torch.nn.utils.clip_grad_norm_(params, c.clip_grad)
+                totals["train/grad_norm"] = float(norm)
+            self.optimizer.step()
+        return totals
+
+    # --- saving --------------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """The policy (HF folder + prompt settings), the critic and the optimizer state."""
+        import torch
+
+        folder = Path(folder)
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        save_prompt_settings(folder, self.format)
+        if self.value_head is not None:
+            torch.save({"head": self.value_head.state_dict(),
+                        "model": (self.critic_model.state_dict()
+                                  if self.critic_model is not None else None)},
+                       folder / _CRITIC_FILE)
+        torch.save(self.optimizer.state_dict(), folder / _OPTIMIZER_FILE)
+        return folder
+
+
+def _state_key(observation: dict[str, Any]) -> tuple:
+    """What makes two turns' states identical for step groups: the observation the agent saw."""
+    return (observation.get("goal", ""), observation.get("text", ""),
+            tuple(observation.get("admissible_actions", ())),
+            observation.get("last_action_error", ""))
+
+
+def _step_rewards(trajectories: Sequence[Trajectory], key: str) -> list[np.ndarray]:
+    out = []
+    for e, traj in enumerate(trajectories):
+        missing = [t for t, s in enumerate(traj.steps) if key not in s.rewards]
+        if missing:
+            have = sorted(traj.steps[missing[0]].rewards) or ["none"]
+            raise ConfigError("trainer.reward_key", f"episode {e} step {missing[0]} has no "
+                              f"reward {key!r} (it has: {', '.join(have)}).",
+                              "score the trajectories with the rewarder first, or set "
+                              "trainer.reward_key to one of the names it has.")
+        out.append(np.array([s.rewards[key] for s in traj.steps], dtype=np.float64))
+    return out
+
+
+def _split(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """``flat`` cut into pieces shaped like ``like``."""
+    out, start = [], 0
+    for piece in like:
+        out.append(flat[start:start + len(piece)])
+        start += len(piece)
+    return out
+
+
+def _place(per_row, rows, part, mask):
+    """Per-row action-token vectors laid out at the action positions of a padded batch."""
+    import torch
+
+    out = torch.zeros_like(mask)
+    for k, i in enumerate(part):
+        p = len(rows[i].prompt_ids)
+        out[k, p:p + len(per_row[k])] = per_row[k].to(out.device)
+    return out
