@@ -186,10 +186,14 @@ def cmd_train(args: Sequence[str]) -> int:
     if "--cfg" in args:
         _console().print(OmegaConf.to_yaml(cfg))
         return 0
-    _check_top_level(cfg, ["trainer", "model", "data", "eval", "rollout", "run"])
+    _check_top_level(cfg, ["trainer", "model", "data", "eval", "rollout", "run", "bc", "loop",
+                           "reward"])
     out = _run_dir(cfg, f"train-{cfg.trainer.name}")
     OmegaConf.save(cfg, out / "config.yaml")
     result, report = run_job(cfg, out)
+    if cfg.trainer.name != "sft":
+        _print_experiment(out, result)
+        return 0
     if report is not None:
         print_reports([report], title=f"{result['eval']['suite']}: {cfg.trainer.name} checkpoint")
     minutes = result["train_seconds"] / 60
@@ -199,6 +203,35 @@ def cmd_train(args: Sequence[str]) -> int:
     )
     _console().print(f"Results written to [bold]{out}[/] (result.json).")
     return 0
+
+
+def _print_experiment(out: Path, result: dict[str, Any]) -> None:
+    """The per-iteration table of an experiment run, from its metrics.csv."""
+    import csv
+
+    from rich.table import Table
+
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = [c for c in ("iteration", "env_steps", "rollout/success", "eval/success_rate",
+                           "reward/total", "loss/policy", "loss/value", "loss/dpo")
+               if any(r.get(c) for r in rows)]
+    table = Table(title=f"{out.name}: {result['trainer']}, {result['iterations']} iterations")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*[_fmt(r.get(c, ""), whole=c in ("iteration", "env_steps"))
+                        for c in columns])
+    _console().print(table)
+    _console().print(f"Policy: [bold]{result['policy']}[/]. Report: [bold]{out / 'report.md'}[/].")
+
+
+def _fmt(value: str, *, whole: bool = False) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value or ""
+    return str(int(number)) if whole else f"{number:.3f}"
 
 
 def cmd_model(args: Sequence[str]) -> int:

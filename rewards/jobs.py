@@ -29,7 +29,7 @@ from omegaconf import DictConfig
 from agentgym.config import to_container
 from agentgym.errors import ConfigError
 
-__all__ = ["fit_job", "prm_eval_job"]
+__all__ = ["fit_job", "fit_rewarder", "prm_eval_job"]
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,50 @@ def _rollout(cfg: DictConfig, policy_section, episodes: int, max_steps):
                    config=config)
 
 
+def fit_rewarder(
+    rewarder,
+    trajectories: list,
+    *,
+    demonstrations: list | None = None,
+    policy=None,
+    branches: int = 0,
+    starts_per_episode: int = 2,
+    prover=None,
+    seed: int = 0,
+) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """Fit a learned rewarder on ``trajectories`` with what its kind needs; returns the loss
+    history and extras (``branch_trajectories`` and counts).
+
+    AgentPRM adds ``branches`` branch rollouts of ``policy`` from ``starts_per_episode`` states
+    per episode; InversePRM needs ``demonstrations`` (``policy`` samples its a'); PAV needs a
+    ``prover`` policy. Other kinds fit on the trajectories alone.
+    """
+    from agentgym.rewards.agentprm import branch_rollouts
+
+    kind = getattr(rewarder, "kind", "")
+    extra: dict[str, Any] = {}
+    if kind == "agentprm" and branches:
+        if policy is None:
+            raise ConfigError("reward.branches", "branch rollouts need a policy.",
+                              "give the policy to branch with, or branches=0.")
+        more = branch_rollouts(policy, trajectories, branches=branches,
+                               starts_per_episode=starts_per_episode, seed=seed)
+        extra.update(branch_episodes=len(more), branch_trajectories=more)
+        trajectories = [*trajectories, *more]
+    if kind == "inverseprm":
+        if not demonstrations:
+            raise ConfigError("reward", "InversePRM needs demonstrations.",
+                              "give data.demonstrations (or let the job collect them).")
+        extra["demonstrations"] = len(demonstrations)
+        return rewarder.fit(demonstrations, trajectories, policy=policy), extra
+    if kind == "pav":
+        return rewarder.fit(trajectories, prover=prover), extra
+    return rewarder.fit(trajectories), extra
+
+
 def fit_job(cfg: DictConfig, out: Path) -> dict[str, Any]:
     """Fit ``cfg.reward`` as the module docstring says; returns what ``result.json`` holds."""
     from agentgym.policies.registry import make_policy
-    from agentgym.rewards.agentprm import branch_rollouts
     from agentgym.rewards.registry import make_rewarder
     from agentgym.storage import load_trajectories, save_trajectories
 
@@ -68,24 +108,20 @@ def fit_job(cfg: DictConfig, out: Path) -> dict[str, Any]:
     if not trajectories:
         raise ConfigError("data", "no trajectories to fit on.", "give data.path or episodes > 0.")
     started = time.perf_counter()
-    extra: dict[str, Any] = {}
-    if name == "agentprm" and data.branches:
-        branches = branch_rollouts(make_policy(data.policy), trajectories,
-                                   branches=data.branches,
-                                   starts_per_episode=data.starts_per_episode, seed=data.seed)
-        extra["branch_episodes"] = len(branches)
-        trajectories = [*trajectories, *branches]
+    demos = None
     if name == "inverseprm":
         demos = (load_trajectories(data.demonstrations) if data.demonstrations
                  else _rollout(cfg, {"name": "oracle"}, data.demo_episodes, None))
-        extra["demonstrations"] = len(demos)
-        policy = make_policy(data.policy) if data.sample_next else None
-        history = rewarder.fit(demos, trajectories, policy=policy)
-    elif name == "pav":
-        prover = make_policy(cfg.prover if cfg.prover else {"name": "oracle"})
-        history = rewarder.fit(trajectories, prover=prover)
-    else:
-        history = rewarder.fit(trajectories)
+    uses_policy = ((name == "agentprm" and data.branches)
+                   or (name == "inverseprm" and data.sample_next))
+    history, extra = fit_rewarder(
+        rewarder, trajectories, demonstrations=demos,
+        policy=make_policy(data.policy) if uses_policy else None,
+        branches=data.branches if name == "agentprm" else 0,
+        starts_per_episode=data.starts_per_episode,
+        prover=make_policy(cfg.prover if cfg.prover else {"name": "oracle"}) if name == "pav"
+        else None, seed=data.seed)
+    trajectories = trajectories + extra.pop("branch_trajectories", [])
     seconds = time.perf_counter() - started
     path = rewarder.save(out / "reward")
     with open(out / "fit.csv", "w", newline="") as f:

@@ -36,8 +36,9 @@ __all__ = ["TRAINERS", "run_job"]
 
 log = logging.getLogger(__name__)
 
-#: ``trainer.name`` → the function that runs that trainer's job.
-TRAINERS = ("sft",)
+#: ``trainer.name`` values: ``sft`` trains once; the others run the experiment loop
+#: (:mod:`agentgym.trainers.experiment`).
+TRAINERS = ("sft", "ppo", "online_dpo")
 
 
 def run_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
@@ -48,6 +49,10 @@ def run_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     name = cfg.trainer.get("name")
     if name not in TRAINERS:
         raise UnknownNameError("trainer", str(name), TRAINERS)
+    if name != "sft":
+        from agentgym.trainers.experiment import run_experiment
+
+        return run_experiment(cfg, out)
     return _sft_job(cfg, out)
 
 
@@ -61,7 +66,8 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     result: dict[str, Any] = {"trainer": "sft"}
 
     if cfg.eval.suite:
-        eval_policy_settings(cfg, config)  # fail now, not after training
+        eval_policy_settings(cfg, max_tokens=config.max_tokens,
+                             device=config.device)  # fail now, not after training
     started = time.perf_counter()
     demos = demonstrations(cfg, out)
     result["demonstrations"] = len(demos)
@@ -85,7 +91,8 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
 
     report = None
     if cfg.eval.suite:
-        report, result["eval"] = evaluate_checkpoint(cfg, final, out / "eval", config)
+        settings = eval_policy_settings(cfg, max_tokens=config.max_tokens, device=config.device)
+        report, result["eval"] = evaluate_checkpoint(cfg, final, out / "eval", settings)
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result, report
 
@@ -155,8 +162,10 @@ def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory], fmt: ReA
     return str(folder)
 
 
-def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: Any):
-    """Greedy evaluation of ``checkpoint`` on ``eval.suite`` with the prompt it was trained on.
+def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, settings: dict[str, Any],
+                        *, policy_name: str | None = None):
+    """Evaluation of ``checkpoint`` on ``eval.suite`` with the prompt it was trained on and the
+    HFPolicy ``settings`` of :func:`eval_policy_settings`.
 
     Saves the report in ``out``; returns it and a summary (overall metrics and seconds taken).
     """
@@ -168,9 +177,10 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: An
     if cfg.eval.episodes:
         for entry in suite.entries:
             entry.episodes = int(cfg.eval.episodes)
-    policy = HFPolicy(str(checkpoint), **eval_policy_settings(cfg, config))
+    policy = HFPolicy(str(checkpoint), **settings)
     started = time.perf_counter()
-    report = evaluate(policy, suite, policy_name=f"{cfg.trainer.name}:{Path(checkpoint).name}",
+    name = policy_name or f"{cfg.trainer.name}:{Path(checkpoint).name}"
+    report = evaluate(policy, suite, policy_name=name,
                       rollout=build(RolloutConfig, cfg.rollout, "rollout"))
     report.save(out)
     summary = {"suite": suite.name, **report.overall,
@@ -178,7 +188,7 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, config: An
     return report, summary
 
 
-def eval_policy_settings(cfg: DictConfig, config: Any) -> dict[str, Any]:
+def eval_policy_settings(cfg: DictConfig, *, max_tokens: int, device: str) -> dict[str, Any]:
     """HFPolicy arguments for the evaluation: greedy, sized like training, plus ``eval.policy``.
 
     The prompt settings are not among them: the checkpoint's ``agentgym_prompt.json`` gives them.
@@ -187,8 +197,8 @@ def eval_policy_settings(cfg: DictConfig, config: Any) -> dict[str, Any]:
     from agentgym.policies.hf import HFPolicyConfig
 
     settings = {"temperature": 0.0, "max_new_tokens": cfg.eval.max_new_tokens,
-                "max_prompt_tokens": max(1, config.max_tokens - cfg.eval.max_new_tokens),
-                "device": config.device, **(to_container(cfg.eval.get("policy")) or {})}
+                "max_prompt_tokens": max(1, max_tokens - cfg.eval.max_new_tokens),
+                "device": device, **(to_container(cfg.eval.get("policy")) or {})}
     unknown = sorted(set(settings) - set(HFPolicyConfig.__dataclass_fields__) - {"path"})
     if unknown or "path" in settings:
         raise ConfigError("eval.policy", f"not hf policy settings: {unknown or ['path']}.",

@@ -421,6 +421,10 @@ class HFPolicy:
 
     # --- the policy's own random stream --------------------------------------------------------
 
+    def reseed(self, seed: int) -> None:
+        """Restart the policy's sampling stream from ``seed`` (as if built with ``seed=seed``)."""
+        self._rng_state = _seeded_rng_state(seed, self.device)
+
     def _rng_devices(self) -> list[int]:
         return [self.device.index or 0] if self.device.type == "cuda" else []
 

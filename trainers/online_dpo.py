@@ -1,0 +1,238 @@
+"""Online DPO: the policy update of AgentPRM (Xi et al., 2025), driven by a step scorer.
+
+Each iteration: at logged states (steps of the iteration's rollouts) the current policy samples
+``candidates`` actions; a step scorer (a process reward model, or any
+:class:`~agentgym.rewards.StepRewarder`) scores each candidate in its episode's context; the best
+and the worst candidate form a preference pair when their scores differ by more than
+``min_margin``. The DPO loss (:func:`~agentgym.trainers.losses.dpo_loss`) then trains the policy
+with the policy as it was at the start of the iteration as the reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentgym.errors import ConfigError
+from agentgym.policies.best_of_n import candidate_trajectory
+from agentgym.policies.hf import DTYPES, resolve_device
+from agentgym.prompts import checkpoint_format, save_prompt_settings
+from agentgym.trainers.losses import dpo_loss, token_logprobs
+from agentgym.trainers.rl_data import TurnRow, collate_rows, micro_batches
+from agentgym.types import Trajectory
+
+__all__ = ["OnlineDPOConfig", "OnlineDPOTrainer", "PreferencePair", "preference_pairs"]
+
+log = logging.getLogger(__name__)
+
+_OPTIMIZER_FILE = "optimizer.pt"
+
+
+@dataclass(kw_only=True)
+class OnlineDPOConfig:
+    """Config of :class:`OnlineDPOTrainer`."""
+
+    beta: float = 0.1
+    """DPO's beta: strength of the pull towards the reference policy."""
+    lr: float = 1e-4
+    """AdamW learning rate."""
+    epochs: int = 2
+    """Passes over each iteration's pairs."""
+    batch_pairs: int = 16
+    """Pairs per optimizer step."""
+    micro_tokens: int = 8192
+    """Most (padded) tokens per forward pass."""
+    candidates: int = 4
+    """Actions sampled per logged state (>= 2)."""
+    states: int = 256
+    """Logged states sampled per iteration (all when fewer)."""
+    min_margin: float = 0.0
+    """Keep a pair only when the best score exceeds the worst by more than this."""
+    clip_grad: float = 1.0
+    """Max global gradient norm; 0 disables clipping."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    device: str = "auto"
+    """``auto`` (cuda when available, else cpu), ``cpu``, ``cuda``, ..."""
+    dtype: str = "auto"
+    """Autocast dtype (``auto``: bfloat16 on cuda, float32 on cpu)."""
+    progress: bool = True
+    """Show a progress bar over optimizer steps."""
+
+    def __post_init__(self) -> None:
+        if self.candidates < 2:
+            raise ConfigError("trainer.candidates", f"must be >= 2, got {self.candidates}.",
+                              "a pair needs two sampled actions; use 4.")
+        for name in ("epochs", "batch_pairs", "micro_tokens", "states"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"trainer.{name}", f"must be >= 1, got {getattr(self, name)}.")
+        for name in ("beta", "lr"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"trainer.{name}", f"must be > 0, got {getattr(self, name)}.")
+        for name in ("min_margin", "clip_grad", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"trainer.{name}", f"must be >= 0, got {getattr(self, name)}.")
+        if self.dtype not in DTYPES:
+            raise ConfigError("trainer.dtype", f"{self.dtype!r} is not a dtype.",
+                              f"use one of: {', '.join(DTYPES)}.")
+
+
+@dataclass(kw_only=True)
+class PreferencePair:
+    """A state's prompt ids with a preferred and a dispreferred action's ids and their scores."""
+
+    prompt_ids: list[int]
+    chosen_ids: list[int]
+    rejected_ids: list[int]
+    chosen_score: float
+    rejected_score: float
+
+
+def preference_pairs(
+    trajectories: Sequence[Trajectory],
+    policy,
+    scorer,
+    *,
+    candidates: int = 4,
+    states: int = 256,
+    min_margin: float = 0.0,
+    seed: int = 0,
+) -> tuple[list[PreferencePair], dict[str, float]]:
+    """Sample ``candidates`` actions at up to ``states`` logged states and pair best with worst.
+
+    ``policy`` must be a token policy (its outputs carry ``prompt_ids`` / ``action_ids``);
+    ``scorer`` scores each candidate as the last step of its episode so far. Returns the pairs
+    and statistics (states tried, pairs kept, mean score gap).
+    """
+    logged = [(traj, t) for traj in trajectories for t in range(len(traj.steps))]
+    rng = np.random.default_rng(seed)
+    if len(logged) > states:
+        logged = [logged[i] for i in sorted(rng.choice(len(logged), states, replace=False))]
+    inputs = [traj.agent_input(t) for traj, t in logged]
+    repeated = [inp for inp in inputs for _ in range(candidates)]
+    outputs = policy.act(repeated)
+    if outputs and (outputs[0].prompt_ids is None or outputs[0].action_ids is None):
+        raise ConfigError("policy", "online DPO needs a token policy (prompt and action ids).",
+                          "use an hf policy.")
+    scores = scorer.score([candidate_trajectory(i, o) for i, o in zip(repeated, outputs)])
+    last = np.array([float(s[-1]) for s in scores])
+    pairs, gaps = [], []
+    for k in range(len(inputs)):
+        block = list(range(k * candidates, (k + 1) * candidates))
+        best = max(block, key=lambda i: last[i])
+        worst = min(block, key=lambda i: last[i])
+        gap = last[best] - last[worst]
+        if gap <= min_margin or outputs[best].action_ids == outputs[worst].action_ids:
+            continue
+        pairs.append(PreferencePair(
+            prompt_ids=list(outputs[best].prompt_ids), chosen_ids=list(outputs[best].action_ids),
+            rejected_ids=list(outputs[worst].action_ids), chosen_score=float(last[best]),
+            rejected_score=float(last[worst])))
+        gaps.append(gap)
+    stats = {"dpo/states": float(len(inputs)), "dpo/pairs": float(len(pairs)),
+             "dpo/score_gap": float(np.mean(gaps)) if gaps else 0.0}
+    return pairs, stats
+
+
+class OnlineDPOTrainer:
+    """DPO updates of a causal LM on :class:`PreferencePair` s.
+
+    Args:
+        model_path: Checkpoint to train (a folder from :meth:`save` also restores the optimizer).
+        config: Settings.
+    """
+
+    def __init__(self, model_path: str | Path, config: OnlineDPOConfig | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.config = c = config or OnlineDPOConfig()
+        self.model_path = str(model_path)
+        device, dtype = resolve_device(c.device, c.dtype)
+        self.device, self.autocast_dtype = torch.device(device), getattr(torch, dtype)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.format = checkpoint_format(self.model_path)
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else self.tokenizer.eos_token_id)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            self.model_path, dtype=torch.float32).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr,
+                                           weight_decay=c.weight_decay)
+        saved = Path(self.model_path) / _OPTIMIZER_FILE
+        if saved.exists():
+            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+
+    def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool):
+        """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``."""
+        import torch
+
+        out: list[Any] = [None] * len(rows)
+        with torch.set_grad_enabled(grad):
+            for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
+                batch = {k: v.to(self.device)
+                         for k, v in collate_rows([rows[i] for i in idx], self.pad_id).items()}
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                                    enabled=self.autocast_dtype != torch.float32):
+                    logits = self.model(input_ids=batch["input_ids"],
+                                        attention_mask=batch["attention_mask"]).logits
+                seq = (token_logprobs(logits, batch["input_ids"]) * batch["action_mask"]).sum(-1)
+                for k, i in enumerate(idx):
+                    out[i] = seq[k]
+        return torch.stack(out)
+
+    def update(self, pairs: Sequence[PreferencePair], *, seed: int = 0,
+               lr_scale: float = 1.0) -> dict[str, float]:
+        """``epochs`` passes of DPO over ``pairs``; the reference is the policy before the call."""
+        import torch
+        from tqdm.auto import tqdm
+
+        c = self.config
+        if not pairs:
+            log.warning("online DPO: no preference pairs this iteration (all candidates tied)")
+            return {"loss/dpo": float("nan"), "dpo/accuracy": float("nan")}
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr * lr_scale
+        chosen = [TurnRow(prompt_ids=p.prompt_ids, action_ids=p.chosen_ids) for p in pairs]
+        rejected = [TurnRow(prompt_ids=p.prompt_ids, action_ids=p.rejected_ids) for p in pairs]
+        self.model.eval()
+        ref_c = self.sequence_logprobs(chosen, grad=False)
+        ref_r = self.sequence_logprobs(rejected, grad=False)
+        self.model.train()
+        rng = np.random.default_rng(seed)
+        steps = c.epochs * -(-len(pairs) // c.batch_pairs)
+        sums = {"loss/dpo": 0.0, "dpo/accuracy": 0.0, "dpo/margin": 0.0}
+        bar = tqdm(total=steps, desc="dpo", disable=not c.progress)
+        for _ in range(c.epochs):
+            order = rng.permutation(len(pairs)).tolist()
+            for start in range(0, len(pairs), c.batch_pairs):
+                mb = order[start:start + c.batch_pairs]
+                self.optimizer.zero_grad(set_to_none=True)
+                pc = self.sequence_logprobs([chosen[i] for i in mb], grad=True)
+                pr = self.sequence_logprobs([rejected[i] for i in mb], grad=True)
+                loss, stats = dpo_loss(pc, pr, ref_c[mb], ref_r[mb], beta=c.beta)
+                loss.backward()
+                if c.clip_grad:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_grad)
+                self.optimizer.step()
+                sums["loss/dpo"] += loss.item()
+                sums["dpo/accuracy"] += stats["accuracy"]
+                sums["dpo/margin"] += stats["margin"]
+                bar.update(1)
+        bar.close()
+        return {k: v / steps for k, v in sums.items()}
+
+    def save(self, folder: str | Path) -> Path:
+        """The policy (HF folder + prompt settings) and the optimizer state."""
+        import torch
+
+        folder = Path(folder)
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        save_prompt_settings(folder, self.format)
+        torch.save(self.optimizer.state_dict(), folder / _OPTIMIZER_FILE)
+        return folder
