@@ -56,11 +56,12 @@ def ppo_policy_loss(
     Args:
         logprobs: ``(N, L)`` token log-probabilities under the policy being trained.
         old_logprobs: ``(N, L)`` the same under the policy that collected the data.
-        advantages: ``(N,)`` one advantage per turn.
+        advantages: ``(N,)`` one advantage per row, or ``(N, L)`` per token (each turn's
+            advantage on its action tokens, for rows that pack several turns).
         mask: ``(N, L)`` 1 on action tokens.
         clip: The clip range epsilon.
-        num_turns: ``N``, the turns of the whole minibatch when this is one micro-batch of it
-            (default: the rows given).
+        num_turns: ``N``, the turns of the whole minibatch when this is one micro-batch of it or
+            rows pack several turns (default: the rows given).
 
     Returns:
         The loss and detached statistics: ``clipfrac`` (share of action tokens clipped) and
@@ -72,7 +73,8 @@ def ppo_policy_loss(
     mask = mask.to(logprobs.dtype)
     log_ratio = (logprobs - old_logprobs) * mask
     ratio = torch.exp(log_ratio)
-    adv = advantages.to(logprobs.dtype).unsqueeze(-1)
+    adv = advantages.to(logprobs.dtype)
+    adv = adv.unsqueeze(-1) if adv.dim() == 1 else adv
     unclipped = ratio * adv
     clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * adv
     per_token = -torch.minimum(unclipped, clipped) * mask

@@ -23,7 +23,7 @@ from agentgym.policies.best_of_n import candidate_trajectory
 from agentgym.policies.hf import DTYPES, resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
 from agentgym.trainers.losses import dpo_loss, token_logprobs
-from agentgym.trainers.rl_data import TurnRow, collate_rows, micro_batches
+from agentgym.trainers.rl_data import TurnRow, collate_rows, micro_batches, single_turn_row
 from agentgym.types import Trajectory
 
 __all__ = ["OnlineDPOConfig", "OnlineDPOTrainer", "PreferencePair", "preference_pairs"]
@@ -197,8 +197,8 @@ class OnlineDPOTrainer:
             return {"loss/dpo": float("nan"), "dpo/accuracy": float("nan")}
         for group in self.optimizer.param_groups:
             group["lr"] = c.lr * lr_scale
-        chosen = [TurnRow(prompt_ids=p.prompt_ids, action_ids=p.chosen_ids) for p in pairs]
-        rejected = [TurnRow(prompt_ids=p.prompt_ids, action_ids=p.rejected_ids) for p in pairs]
+        chosen = [single_turn_row(p.prompt_ids, p.chosen_ids) for p in pairs]
+        rejected = [single_turn_row(p.prompt_ids, p.rejected_ids) for p in pairs]
         self.model.eval()
         ref_c = self.sequence_logprobs(chosen, grad=False)
         ref_r = self.sequence_logprobs(rejected, grad=False)

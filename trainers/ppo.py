@@ -50,7 +50,14 @@ from agentgym.trainers.losses import (
     token_logprobs,
     value_loss,
 )
-from agentgym.trainers.rl_data import TurnRow, collate_rows, final_input, micro_batches, turn_rows
+from agentgym.trainers.rl_data import (
+    TurnRow,
+    collate_rows,
+    final_input,
+    micro_batches,
+    single_turn_row,
+    turn_rows,
+)
 from agentgym.types import Trajectory
 
 __all__ = ["ADVANTAGES", "CRITICS", "PPOBatch", "PPOConfig", "PPOTrainer"]
@@ -156,9 +163,9 @@ class PPOConfig:
 
 @dataclass(kw_only=True)
 class PPOBatch:
-    """A batch ready for PPO epochs: turn rows, what was measured before the update (``logp``,
-    ``ref`` per row as tensors, ``value`` per row), flat per-turn advantages and critic targets,
-    and batch statistics."""
+    """A batch ready for PPO epochs: rows, what was measured before the update, per turn
+    (``logp`` and ``ref`` as tensors over the action tokens, ``value``), flat per-turn advantages
+    and critic targets, and batch statistics."""
 
     rows: list[TurnRow]
     measured: dict[str, list]
@@ -237,7 +244,8 @@ class PPOTrainer:
     # --- forward passes ------------------------------------------------------------------------
 
     def _forward(self, batch: dict[str, Any], *, values: bool, entropy: bool = False):
-        """Token log-probs ``(N, L)``, the critic's ``V(s_t)`` ``(N,)`` and optional entropy."""
+        """Token log-probs ``(N, L)``, the critic's ``V(s_t)`` per span ``(S,)`` (or ``None``)
+        and, if asked, the entropy of each position ``(N, L)``."""
         import torch
 
         want_hidden = values and self.config.critic == "shared"
@@ -253,8 +261,8 @@ class PPOTrainer:
                     hidden = self.critic_model(
                         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                         output_hidden_states=True).hidden_states[-1]
-                rows = torch.arange(hidden.shape[0], device=hidden.device)
-                v = self.value_head(hidden[rows, batch["value_index"]].float()).squeeze(-1)
+                picked = hidden[batch["span_row"], batch["value_index"]].float()
+                v = self.value_head(picked).squeeze(-1)
         logp = token_logprobs(out.logits, batch["input_ids"])
         ent = entropy_from_logits(out.logits) if entropy else None
         return logp, v, ent
@@ -262,30 +270,31 @@ class PPOTrainer:
     def _batch(self, rows: Sequence[TurnRow]) -> dict[str, Any]:
         return {k: v.to(self.device) for k, v in collate_rows(rows, self.pad_id).items()}
 
-    def _measure(self, rows: list[TurnRow]) -> dict[str, list]:
-        """Per row, without gradients: action log-probs (current and reference) and V(s_t)."""
+    def _measure(self, rows: list[TurnRow], n_turns: int) -> dict[str, list]:
+        """Per turn, without gradients: action log-probs (current and reference) and V(s_t)."""
         import torch
 
-        out: dict[str, list] = {"logp": [None] * len(rows), "ref": [None] * len(rows),
-                                "value": [0.0] * len(rows)}
+        out: dict[str, list] = {"logp": [None] * n_turns, "ref": [None] * n_turns,
+                                "value": [0.0] * n_turns}
         self.model.eval()
         with torch.no_grad():
             for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
-                part = [rows[i] for i in idx]
-                batch = self._batch(part)
+                batch = self._batch([rows[i] for i in idx])
                 logp, v, _ = self._forward(batch, values=self.value_head is not None)
                 ref = None
                 if self.reference is not None:
                     ref = token_logprobs(self.reference(input_ids=batch["input_ids"],
                                                         attention_mask=batch["attention_mask"]
                                                         ).logits, batch["input_ids"])
+                s = 0
                 for k, i in enumerate(idx):
-                    p, n = len(rows[i].prompt_ids), len(rows[i].action_ids)
-                    out["logp"][i] = logp[k, p:p + n].cpu()
-                    if ref is not None:
-                        out["ref"][i] = ref[k, p:p + n].cpu()
-                    if v is not None:
-                        out["value"][i] = float(v[k])
+                    for (start, end), turn in zip(rows[i].spans, rows[i].turns):
+                        out["logp"][turn] = logp[k, start:end].cpu()
+                        if ref is not None:
+                            out["ref"][turn] = ref[k, start:end].cpu()
+                        if v is not None:
+                            out["value"][turn] = float(v[s])
+                        s += 1
         self.model.train()
         return out
 
@@ -296,11 +305,11 @@ class PPOTrainer:
         if not cut or self.value_head is None:
             return values
         rows = []
-        for i in cut:
+        for n, i in enumerate(cut):
             prompt, _ = fit_prompt(self.tokenizer, self.format, final_input(trajectories[i]),
                                    self.config.max_prompt_tokens)
-            rows.append(TurnRow(prompt_ids=prompt, action_ids=[self.pad_id]))
-        measured = self._measure(rows)["value"]
+            rows.append(single_turn_row(prompt, [self.pad_id], n))
+        measured = self._measure(rows, len(cut))["value"]
         for i, v in zip(cut, measured):
             values[i] = v
         return values
@@ -345,11 +354,11 @@ class PPOTrainer:
         trajectories = [t for t in trajectories if t.steps]
         if not trajectories:
             raise ConfigError("trajectories", "no steps to train on.", "collect episodes first.")
-        rows = turn_rows(trajectories, self.tokenizer, self.format,
-                         max_prompt_tokens=c.max_prompt_tokens)
-        measured = self._measure(rows)
+        rows, n_turns = turn_rows(trajectories, self.tokenizer, self.format,
+                                  max_prompt_tokens=c.max_prompt_tokens)
+        measured = self._measure(rows, n_turns)
         rewards = _step_rewards(trajectories, c.reward_key)
-        kl_turn = np.zeros(len(rows))
+        kl_turn = np.zeros(n_turns)
         if self.reference is not None:
             kl_turn = np.array([float(kl_per_token(lp, ref, kind=c.kl_estimator).sum())
                                 for lp, ref in zip(measured["logp"], measured["ref"])])
@@ -359,7 +368,8 @@ class PPOTrainer:
         advs, targets = self.advantages(trajectories, rewards, values)
         flat_adv, flat_target = np.concatenate(advs), np.concatenate(targets)
         metrics = {
-            "train/turns": float(len(rows)),
+            "train/turns": float(n_turns),
+            "train/sequences": float(len(rows)),
             "train/reward_mean": float(np.concatenate(rewards).mean()),
             "train/advantage_std": float(flat_adv.std()),
             "train/kl_ref": float(kl_turn.mean()),
@@ -375,26 +385,27 @@ class PPOTrainer:
 
     def train_on(self, batch: PPOBatch, *, seed: int = 0, lr_scale: float = 1.0
                  ) -> dict[str, float]:
-        """``epochs`` passes of shuffled minibatches over a prepared batch."""
+        """``epochs`` passes of shuffled minibatches (of about ``minibatch_turns`` turns, whole
+        rows) over a prepared batch."""
         from tqdm.auto import tqdm
 
         c = self.config
         for group, base in zip(self.optimizer.param_groups, self._base_lrs):
             group["lr"] = base * lr_scale
         rng = np.random.default_rng(seed)
-        n = len(batch.rows)
-        steps_per_epoch = -(-n // c.minibatch_turns)
+        epochs = [_minibatches(batch.rows, rng.permutation(len(batch.rows)), c.minibatch_turns)
+                  for _ in range(c.epochs)]
+        steps = sum(len(e) for e in epochs)
         sums: dict[str, float] = {}
-        bar = tqdm(total=c.epochs * steps_per_epoch, desc="ppo", disable=not c.progress)
-        for _ in range(c.epochs):
-            order = rng.permutation(n)
-            for start in range(0, n, c.minibatch_turns):
-                mb = order[start:start + c.minibatch_turns].tolist()
+        bar = tqdm(total=steps, desc="ppo", disable=not c.progress)
+        for minibatches in epochs:
+            for mb in minibatches:
                 for k, v in self._minibatch(batch, mb, backward=True).items():
                     sums[k] = sums.get(k, 0.0) + v
                 bar.update(1)
         bar.close()
-        metrics = {k: v / (c.epochs * steps_per_epoch) for k, v in sums.items()}
+        metrics = {k: v / steps for k, v in sums.items()}
+        metrics["train/optimizer_steps"] = float(steps)
         metrics["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
         return metrics
 
@@ -408,34 +419,36 @@ class PPOTrainer:
                                    backward=False)["loss/total"]
 
     def _minibatch(self, batch: PPOBatch, mb: list[int], *, backward: bool) -> dict[str, float]:
-        """Losses of the turns ``mb`` (micro-batched); with ``backward``, one optimizer step."""
+        """Losses of the rows ``mb`` (micro-batched); with ``backward``, one optimizer step."""
         import torch
 
         c, rows, measured = self.config, batch.rows, batch.measured
         totals = {"loss/policy": 0.0, "loss/value": 0.0, "loss/kl": 0.0, "loss/total": 0.0,
                   "train/entropy": 0.0, "train/clipfrac": 0.0, "train/approx_kl": 0.0}
-        tokens = sum(len(rows[i].action_ids) for i in mb)
+        n_turns = sum(len(rows[i].turns) for i in mb)
+        tokens = sum(e - s for i in mb for s, e in rows[i].spans)
         if backward:
             self.optimizer.zero_grad(set_to_none=True)
         for idx in micro_batches([len(rows[i]) for i in mb], c.micro_tokens):
-            part = [mb[k] for k in idx]
-            data = self._batch([rows[i] for i in part])
+            part = [rows[mb[k]] for k in idx]
+            data = self._batch(part)
             logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True)
             mask = data["action_mask"]
-            old = _place([measured["logp"][i] for i in part], rows, part, mask)
-            adv = torch.tensor(batch.advantages[part], dtype=torch.float32, device=self.device)
-            pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=len(mb))
+            old = _per_token(part, mask, lambda t: measured["logp"][t])
+            adv = _per_token(part, mask, lambda t: float(batch.advantages[t]))
+            pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=n_turns)
             ent_sum = (ent * mask).sum()
-            loss = pol - c.ent_coef * ent_sum / len(mb)
+            loss = pol - c.ent_coef * ent_sum / n_turns
             if v is not None:
-                old_v = torch.tensor([measured["value"][i] for i in part], device=self.device)
-                ret = torch.tensor(batch.targets[part], dtype=torch.float32, device=self.device)
-                vl = value_loss(v, old_v, ret, clip=c.value_clip or None, num_turns=len(mb))
+                turns = data["turn"].cpu().numpy()
+                old_v = torch.tensor([measured["value"][t] for t in turns], device=self.device)
+                ret = torch.tensor(batch.targets[turns], dtype=torch.float32, device=self.device)
+                vl = value_loss(v, old_v, ret, clip=c.value_clip or None, num_turns=n_turns)
                 loss = loss + c.vf_coef * vl
                 totals["loss/value"] += vl.item()
             if self.reference is not None and c.kl_mode == "loss":
-                ref = _place([measured["ref"][i] for i in part], rows, part, mask)
-                kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / len(mb)
+                ref = _per_token(part, mask, lambda t: measured["ref"][t])
+                kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / n_turns
                 loss = loss + c.kl_coef * kl
                 totals["loss/kl"] += kl.item()
             if backward:
@@ -503,12 +516,31 @@ def _split(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def _place(per_row, rows, part, mask):
-    """Per-row action-token vectors laid out at the action positions of a padded batch."""
+def _minibatches(rows: Sequence[TurnRow], order, turns: int) -> list[list[int]]:
+    """Rows in ``order`` cut into minibatches of about ``turns`` turns (whole rows; at least one
+    row each)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    count = 0
+    for i in order.tolist():
+        if current and count + len(rows[i].turns) > turns:
+            out.append(current)
+            current, count = [], 0
+        current.append(i)
+        count += len(rows[i].turns)
+    if current:
+        out.append(current)
+    return out
+
+
+def _per_token(rows: Sequence[TurnRow], mask, value_of):
+    """A ``mask``-shaped tensor holding, on each turn's action tokens, ``value_of(turn)`` (a
+    number, or a tensor of the span's length)."""
     import torch
 
     out = torch.zeros_like(mask)
-    for k, i in enumerate(part):
-        p = len(rows[i].prompt_ids)
-        out[k, p:p + len(per_row[k])] = per_row[k].to(out.device)
+    for k, row in enumerate(rows):
+        for (start, end), turn in zip(row.spans, row.turns):
+            value = value_of(turn)
+            out[k, start:end] = value.to(out.device) if torch.is_tensor(value) else value
     return out

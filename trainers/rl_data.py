@@ -1,16 +1,19 @@
-"""Turn rows: the token data of each env step as the policy produced it, batched for training.
+"""Turn rows: the token data of env steps as the policy produced them, packed and batched.
 
-A :class:`TurnRow` is one step's prompt ids followed by its action ids, exactly the tokens the
-policy saw and wrote (``step.prompt_ids`` / ``step.action_ids`` recorded at rollout; rebuilt
-with the policy's prompt format when a step lacks them, e.g. a demonstration). Batches are padded
-on the right with a 0/1 mask over the action tokens and the position of the last prompt token,
-where a critic reads ``V(s_t)``.
+Each step contributes its prompt ids and its action ids, exactly the tokens the policy saw and
+wrote (``step.prompt_ids`` / ``step.action_ids`` recorded at rollout; rebuilt with the policy's
+prompt format when a step lacks them, e.g. a demonstration).
+
+Packing: when a step's prompt starts with the previous step's whole row (prompt then action), as
+with ``history_style=chat``, the step is appended to that row, so one causal forward pass gives
+every turn of the episode its action log-probabilities and its ``V(s_t)`` (read at the token
+before the action) exactly as separate rows would. The check is on token ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym.errors import ConfigError
@@ -18,20 +21,34 @@ from agentgym.policies.hf import fit_prompt
 from agentgym.prompts import ReActFormat
 from agentgym.types import AgentInput, Trajectory, Turn
 
-__all__ = ["TurnRow", "collate_rows", "final_input", "micro_batches", "turn_rows"]
+__all__ = ["TurnRow", "collate_rows", "final_input", "micro_batches", "single_turn_row",
+           "turn_rows"]
 
 
 @dataclass(kw_only=True)
 class TurnRow:
-    """One turn's tokens: ``prompt_ids + action_ids``; ``episode`` and ``turn`` locate the step."""
+    """A token sequence holding one or more turns.
 
-    prompt_ids: list[int]
-    action_ids: list[int]
-    episode: int = -1
-    turn: int = -1
+    Attributes:
+        input_ids: The tokens.
+        spans: ``[start, end)`` of each turn's action tokens; the critic reads the turn's state
+            value at ``start - 1`` (the last token before the action).
+        turns: Global index of each span's turn (the order of :func:`turn_rows`).
+    """
+
+    input_ids: list[int]
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    turns: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.prompt_ids) + len(self.action_ids)
+        return len(self.input_ids)
+
+
+def single_turn_row(prompt_ids: Sequence[int], action_ids: Sequence[int], turn: int = 0) -> TurnRow:
+    """A row of one turn: ``prompt_ids`` then ``action_ids``."""
+    p = len(prompt_ids)
+    return TurnRow(input_ids=[*prompt_ids, *action_ids], spans=[(p, p + len(action_ids))],
+                   turns=[turn])
 
 
 def turn_rows(
@@ -40,15 +57,18 @@ def turn_rows(
     fmt: ReActFormat,
     *,
     max_prompt_tokens: int,
-) -> list[TurnRow]:
-    """One :class:`TurnRow` per step of ``trajectories``, in order.
+    pack: bool = True,
+) -> tuple[list[TurnRow], int]:
+    """Rows holding every step of ``trajectories``, and the number of turns.
 
-    Recorded token ids are used as they are; a step without them gets the prompt HFPolicy
-    would render (``fmt``, at most ``max_prompt_tokens``) and its ``raw_output`` plus eos.
+    Turns are numbered in order (episode by episode, step by step). With ``pack``, a step whose
+    prompt extends the current row is appended to it (see the module docstring).
     """
-    rows = []
+    rows: list[TurnRow] = []
     eos = tokenizer.eos_token_id
+    turn = 0
     for e, traj in enumerate(trajectories):
+        current: TurnRow | None = None
         for t, step in enumerate(traj.steps):
             prompt, action = step.prompt_ids, step.action_ids
             if prompt is None:
@@ -59,9 +79,17 @@ def turn_rows(
             if not prompt or not action:
                 raise ConfigError("trajectories", f"episode {e} step {t} has no prompt or action "
                                   "tokens.", "collect the trajectories with a token policy (hf).")
-            rows.append(TurnRow(prompt_ids=list(prompt), action_ids=list(action), episode=e,
-                                turn=t))
-    return rows
+            n = len(current.input_ids) if current else 0
+            if pack and current and len(prompt) > n and list(prompt[:n]) == current.input_ids:
+                start = len(prompt)
+                current.input_ids += list(prompt[n:]) + list(action)
+                current.spans.append((start, start + len(action)))
+                current.turns.append(turn)
+            else:
+                current = single_turn_row(list(prompt), list(action), turn)
+                rows.append(current)
+            turn += 1
+    return rows, turn
 
 
 def final_input(traj: Trajectory) -> AgentInput:
@@ -92,8 +120,9 @@ def micro_batches(lengths: Sequence[int], token_budget: int) -> list[list[int]]:
 
 
 def collate_rows(rows: Sequence[TurnRow], pad_id: int) -> dict[str, Any]:
-    """Right-padded ``input_ids``, ``attention_mask``, ``action_mask`` (1 on action tokens) and
-    ``value_index`` (position of each row's last prompt token)."""
+    """Right-padded ``input_ids`` and ``attention_mask``, ``action_mask`` (1 on action tokens),
+    and per span in row order: ``span_row``, ``value_index`` (position before the action) and
+    ``turn`` (its global turn index)."""
     import torch
 
     width = max(len(r) for r in rows)
@@ -101,12 +130,16 @@ def collate_rows(rows: Sequence[TurnRow], pad_id: int) -> dict[str, Any]:
     input_ids = torch.full((n, width), pad_id, dtype=torch.long)
     attention = torch.zeros((n, width), dtype=torch.long)
     action = torch.zeros((n, width), dtype=torch.float32)
-    value_index = torch.zeros(n, dtype=torch.long)
+    span_row, value_index, turns = [], [], []
     for k, r in enumerate(rows):
-        p, a = len(r.prompt_ids), len(r.action_ids)
-        input_ids[k, :p + a] = torch.tensor(r.prompt_ids + r.action_ids, dtype=torch.long)
-        attention[k, :p + a] = 1
-        action[k, p:p + a] = 1.0
-        value_index[k] = p - 1
+        input_ids[k, :len(r)] = torch.tensor(r.input_ids, dtype=torch.long)
+        attention[k, :len(r)] = 1
+        for (start, end), turn in zip(r.spans, r.turns):
+            action[k, start:end] = 1.0
+            span_row.append(k)
+            value_index.append(start - 1)
+            turns.append(turn)
     return {"input_ids": input_ids, "attention_mask": attention, "action_mask": action,
-            "value_index": value_index}
+            "span_row": torch.tensor(span_row, dtype=torch.long),
+            "value_index": torch.tensor(value_index, dtype=torch.long),
+            "turn": torch.tensor(turns, dtype=torch.long)}
