@@ -83,3 +83,37 @@ def test_build_checks_types_and_values() -> None:
     with pytest.raises(ConfigError, match=r"Did you mean 'workers'"):
         build(RolloutConfig, {"wokers": 2}, "rollout")
     assert build(RolloutConfig, {"max_episode_steps": None}, "rollout").max_episode_steps is None
+
+
+def _trainer_config_class(name: str):
+    from agentgym.trainers.online_dpo import OnlineDPOConfig
+    from agentgym.trainers.ppo import PPOConfig
+    from agentgym.trainers.sft import SFTConfig
+
+    return {"sft": SFTConfig, "ppo": PPOConfig, "online_dpo": OnlineDPOConfig}[name]
+
+
+@pytest.mark.parametrize("option", group_options("trainer"))
+def test_every_trainer_yaml_matches_its_config(option: str) -> None:
+    cfg = compose("train", [f"trainer={option}"])
+    cls = _trainer_config_class(cfg.trainer.name)
+    fields = {f.name for f in dataclasses.fields(cls)} - {"out_dir"}  # out_dir: set by the job
+    assert set(cfg.trainer) - {"name"} == fields, f"conf/trainer/{option}.yaml != {cls.__name__}"
+    section = {k: v for k, v in cfg.trainer.items() if k != "name"}
+    assert isinstance(build(cls, section, "trainer"), cls)
+
+
+@pytest.mark.parametrize("option", group_options("experiment"))
+def test_every_experiment_composes_and_builds(option: str) -> None:
+    from agentgym.rewards.registry import make_rewarder
+
+    cfg = compose("train", [f"experiment={option}"])
+    cls = _trainer_config_class(cfg.trainer.name)
+    section = {k: v for k, v in cfg.trainer.items() if k != "name"}
+    assert isinstance(build(cls, section, "trainer"), cls)
+    if cfg.trainer.name != "sft":  # the loop's parts: rewarders, bc settings, env
+        assert cfg.loop.env.id and cfg.eval.suite
+        for term in cfg.reward.terms:
+            assert make_rewarder(term, field="reward.terms").name == term.name
+        if cfg.bc:
+            build(_trainer_config_class("sft"), dict(cfg.bc), "bc")
