@@ -303,31 +303,47 @@ def cmd_prm_eval(args: Sequence[str]) -> int:
 
 
 def cmd_demo(args: Sequence[str]) -> int:
-    """``agentgym demo``: evaluate the demo's policies side by side on its suite."""
+    """``agentgym demo``: the experiment of conf/demo.yaml, then its table beside the baselines."""
     from agentgym.config import compose, group_options
     from agentgym.policies.registry import make_policy
-    from agentgym.suites import Suite, evaluate, write_csv
+    from agentgym.suites import EvalReport, evaluate, load_suite, write_csv
+    from agentgym.trainers.experiment import run_experiment
 
     cfg = compose("demo", _overrides(args))
     if "--cfg" in args:
         _console().print(OmegaConf.to_yaml(cfg))
         return 0
-    _check_top_level(cfg, ["suite", "policies", "rollout", "run"])
-    suite = Suite.from_config(cfg.suite)
-    rollout = _rollout_config(cfg)
+    _check_top_level(cfg, ["trainer", "model", "data", "eval", "rollout", "run", "bc", "loop",
+                           "reward", "baselines"])
+    for name in cfg.baselines:
+        if name not in group_options("policy"):
+            raise UnknownNameError("baselines", name, group_options("policy"))
     out = _run_dir(cfg, "demo")
     OmegaConf.save(cfg, out / "config.yaml")
+    result, _ = run_experiment(cfg, out)
+    suite = load_suite(cfg.eval.suite)
+    if cfg.eval.episodes:
+        for entry in suite.entries:
+            entry.episodes = int(cfg.eval.episodes)
     reports = []
-    for name in cfg.policies:
-        if name not in group_options("policy"):
-            raise UnknownNameError("policy config", name, group_options("policy"))
+    for name in cfg.baselines:
+        folder = out / "baselines" / name
+        if (folder / "results.json").exists():
+            reports.append(EvalReport.load(folder))
+            continue
         policy = make_policy(compose("eval", [f"policy={name}"]).policy)
-        report = evaluate(policy, suite, policy_name=name, rollout=rollout)
-        report.save(out / name, trajectories=cfg.run.save_trajectories)
+        report = evaluate(policy, suite, policy_name=name, rollout=_rollout_config(cfg))
+        report.save(folder)
         reports.append(report)
+    start = EvalReport.load(out / "iterations" / "start-eval")
+    start.policy = "cloned (start)"
+    trained = EvalReport.load(Path(result["policy"]).parent / "eval")
+    trained.policy = f"{cfg.trainer.name} + step rewards"
+    reports = [reports[0], start, trained, *reports[1:]]
     write_csv([row for r in reports for row in r.rows()], out / "results.csv")
+    _print_experiment(out, result)
     print_reports(reports, title=f"agentgym demo: {suite.name} suite")
-    _console().print(f"Results written to [bold]{out}[/].")
+    _console().print(f"Results written to [bold]{out}[/] (results.csv, report.md).")
     return 0
 
 

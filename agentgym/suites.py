@@ -165,6 +165,13 @@ class EvalReport:
         rows.append({"policy": self.policy, "entry": "overall", **self.overall})
         return rows
 
+    @classmethod
+    def load(cls, directory: str | Path) -> EvalReport:
+        """A report saved by :meth:`save` (its metrics; trajectories are not read back)."""
+        data = json.loads((Path(directory) / "results.json").read_text())
+        return cls(suite=data["suite"], policy=data["policy"],
+                   entries=[EntryResult(**e) for e in data["entries"]], overall=data["overall"])
+
     def save(self, directory: str | Path, *, trajectories: bool = True) -> dict[str, Path]:
         """Write ``results.json``, ``results.csv`` and (optionally) trajectories as JSONL."""
         from agentgym.storage import save_trajectories

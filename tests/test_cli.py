@@ -81,18 +81,26 @@ def test_cfg_prints_the_composed_config(capsys) -> None:
 
 @pytest.mark.slow
 def test_console_script_demo(tmp_path) -> None:
+    """The demo's whole pipeline, shrunk: cloning, AgentPRM, one PPO iteration, the table."""
     exe = shutil.which("agentgym", path=os.path.dirname(os.sys.executable))
     assert exe, "the agentgym console script is not installed next to this python"
     proc = subprocess.run(
-        [exe, "demo", "run.dir=" + str(tmp_path), "rollout.progress=false"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        [exe, "demo", "run.dir=" + str(tmp_path), "data.episodes=60", "bc.max_minutes=0.2",
+         "model.tokenizer_episodes=30", "loop.iterations=1", "loop.episodes=6",
+         "eval.episodes=8", "reward.terms.1.fit.max_minutes=0.1"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(open(tmp_path / "demo" / "results.csv")))
     overall = {r["policy"]: float(r["success_rate"]) for r in rows if r["entry"] == "overall"}
+    assert set(overall) == {"random", "cloned (start)", "ppo + step rewards", "oracle"}
     assert overall["oracle"] == 1.0
     assert overall["random"] < overall["oracle"]
     assert "agentgym demo" in proc.stdout
+    metrics = list(csv.DictReader(open(tmp_path / "demo" / "metrics.csv")))
+    assert [r["iteration"] for r in metrics] == ["0", "1"]
+    assert float(metrics[1]["fit/agentprm_steps"]) > 0  # the PRM was fitted in the loop
+    assert "reward/agentprm" in metrics[1]
 
 
 def test_collect_writes_demonstrations_with_thoughts(tmp_path, capsys) -> None:

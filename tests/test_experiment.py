@@ -52,6 +52,7 @@ def _episodes(run: Path, k: int) -> list[tuple]:
     return [(t.seed, t.group, tuple(s.action for s in t.steps)) for t in trajs]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_end(small_checkpoint, tmp_path):
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     subprocess.run(_command(whole, small_checkpoint), check=True, env=_env(),

@@ -59,8 +59,9 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     _check_loop(loop)
     trainer_config = _trainer_config(cfg)
     eval_settings = _eval_settings(cfg)
-    demos = demonstrations(cfg, out) if _needs_demonstrations(cfg) else []
-    start = _starting_policy(cfg, out, demos)
+    bc = _bc_config(cfg)
+    demos = demonstrations(bc or cfg, out) if _needs_demonstrations(cfg) else []
+    start = _starting_policy(cfg, bc, out)
     rewarders = _Rewarders(cfg, out)
     rows = _load_rows(out)
     report = None
@@ -146,24 +147,31 @@ def _needs_demonstrations(cfg: DictConfig) -> bool:
     return bool(cfg.bc) and not cfg.model.path or "inverseprm" in names
 
 
-def _starting_policy(cfg: DictConfig, out: Path, demos: list[Trajectory]) -> Path:
+def _bc_config(cfg: DictConfig) -> DictConfig | None:
+    """The sft job config of the behaviour-cloning start (``None`` without a ``bc`` section)."""
+    if not cfg.bc:
+        return None
+    sub = OmegaConf.create(to_container(cfg))
+    sub.trainer = OmegaConf.create({"name": "sft", **(to_container(cfg.bc) or {})})
+    sub.eval.suite = None
+    return sub
+
+
+def _starting_policy(cfg: DictConfig, bc: DictConfig | None, out: Path) -> Path:
     """``model.path`` as it is, or behaviour cloning (``bc`` section) into ``out/bc``."""
     from agentgym.trainers.jobs import run_job
 
-    if not cfg.bc:
+    if bc is None:
         if not cfg.model.path:
             raise ConfigError("model.path", "no starting policy: model.path is null and bc is "
                               "not set.", "give model.path=<checkpoint> or a bc section.")
         return Path(cfg.model.path)
-    sub = OmegaConf.create(to_container(cfg))
-    sub.trainer = OmegaConf.create({"name": "sft", **(to_container(cfg.bc) or {})})
-    sub.eval.suite = None
     folder = out / "bc"
     folder.mkdir(parents=True, exist_ok=True)
     cached = out / "demonstrations.jsonl"
     if cached.exists() and not (folder / "demonstrations.jsonl").exists():
         shutil.copy(cached, folder / "demonstrations.jsonl")
-    result, _ = run_job(sub, folder)
+    result, _ = run_job(bc, folder)
     return Path(result["checkpoint"])
 
 
