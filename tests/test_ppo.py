@@ -157,3 +157,45 @@ def test_a_missing_reward_names_the_key(checkpoint, episodes):
 def test_bad_settings_name_the_field(settings, field):
     with pytest.raises(ConfigError, match=field):
         PPOConfig(**settings)
+
+
+def test_constrained_logprobs_form_a_distribution_over_the_admissible_answers(checkpoint):
+    from agentgym.policies.hf import answer_trie
+    from agentgym.trainers.rl_data import AdmissibleConstraint, single_turn_row
+
+    policy = HFPolicy(str(checkpoint), temperature=1.0, max_new_tokens=16, seed=0,
+                      constrain="admissible")
+    traj = rollout(ENV, policy, episodes=1, seed=4,
+                   config=RolloutConfig(num_envs=1, max_episode_steps=3, progress=False))[0]
+    assert all(s.valid for s in traj.steps)  # decoded under the constraint
+    trainer = PPOTrainer(checkpoint, _config(constrain="admissible"))
+    step = traj.steps[0]
+    admissible = list(step.observation["admissible_actions"])
+    eos = trainer.tokenizer.eos_token_id
+    answers = []  # every path through the trie: each action, bare and rendered
+    trie = answer_trie(trainer.tokenizer, trainer.format, admissible, eos)
+
+    def walk(node, path):
+        for token, child in node.items():
+            if token == eos:
+                answers.append(path + [token])
+            walk(child, path + [token])
+    walk(trie, [])
+    rows = [single_turn_row(step.prompt_ids, a, k) for k, a in enumerate(answers)]
+    constraint = AdmissibleConstraint(trainer.tokenizer, trainer.format, [admissible] * len(rows))
+    measured = trainer._measure(rows, len(rows), constraint)
+    total = sum(float(lp.sum().exp()) for lp in measured["logp"])
+    assert total == pytest.approx(1.0, abs=1e-4)
+    free = trainer._measure(rows, len(rows))
+    assert sum(float(lp.sum().exp()) for lp in free["logp"]) < total
+    # the sampled action is one of those answers; its constrained log-prob is what PPO uses
+    batch = trainer.prepare([_with_reward(traj)])
+    k = answers.index(list(step.action_ids))
+    assert batch.measured["logp"][0].tolist() == pytest.approx(measured["logp"][k].tolist(),
+                                                               abs=1e-5)
+
+
+def _with_reward(traj):
+    for s in traj.steps:
+        s.rewards["total"] = 0.0
+    return traj

@@ -131,7 +131,14 @@ def _trainer_config(cfg: DictConfig):
     section = dict(to_container(cfg.trainer))
     name = section.pop("name")
     cls = PPOConfig if name == "ppo" else OnlineDPOConfig
-    return build(cls, section, "trainer")
+    config = build(cls, section, "trainer")
+    sampling = cfg.loop.policy.get("constrain", "none")
+    if config.constrain != sampling:
+        raise ConfigError("trainer.constrain", f"is {config.constrain!r} but the collecting "
+                          f"policy decodes with loop.policy.constrain={sampling!r}.",
+                          f"set trainer.constrain={sampling} so the trainer scores actions "
+                          "with the distribution they were sampled from.")
+    return config
 
 
 def _eval_settings(cfg: DictConfig) -> dict[str, Any]:

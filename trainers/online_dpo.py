@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,13 @@ from agentgym.policies.best_of_n import candidate_trajectory
 from agentgym.policies.hf import DTYPES, resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
 from agentgym.trainers.losses import dpo_loss, token_logprobs
-from agentgym.trainers.rl_data import TurnRow, collate_rows, micro_batches, single_turn_row
+from agentgym.trainers.rl_data import (
+    AdmissibleConstraint,
+    TurnRow,
+    collate_rows,
+    micro_batches,
+    single_turn_row,
+)
 from agentgym.types import Trajectory
 
 __all__ = ["OnlineDPOConfig", "OnlineDPOTrainer", "PreferencePair", "preference_pairs"]
@@ -53,6 +59,9 @@ class OnlineDPOConfig:
     """Logged states sampled per iteration (all when fewer)."""
     min_margin: float = 0.0
     """Keep a pair only when the best score exceeds the worst by more than this."""
+    constrain: str = "none"
+    """How the sampling policy decoded: ``none``, or ``admissible`` (``policy.constrain``):
+    sequence log-probs are then renormalised over the admissible answers."""
     clip_grad: float = 1.0
     """Max global gradient norm; 0 disables clipping."""
     weight_decay: float = 0.0
@@ -77,6 +86,9 @@ class OnlineDPOConfig:
         for name in ("min_margin", "clip_grad", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"trainer.{name}", f"must be >= 0, got {getattr(self, name)}.")
+        if self.constrain not in ("none", "admissible"):
+            raise ConfigError("trainer.constrain", f"{self.constrain!r} is not allowed.",
+                              "use none or admissible (as the sampling policy).")
         if self.dtype not in DTYPES:
             raise ConfigError("trainer.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(DTYPES)}.")
@@ -91,6 +103,7 @@ class PreferencePair:
     rejected_ids: list[int]
     chosen_score: float
     rejected_score: float
+    admissible: list[str] = field(default_factory=list)
 
 
 def preference_pairs(
@@ -132,7 +145,8 @@ def preference_pairs(
         pairs.append(PreferencePair(
             prompt_ids=list(outputs[best].prompt_ids), chosen_ids=list(outputs[best].action_ids),
             rejected_ids=list(outputs[worst].action_ids), chosen_score=float(last[best]),
-            rejected_score=float(last[worst])))
+            rejected_score=float(last[worst]),
+            admissible=list(inputs[k].admissible_actions)))
         gaps.append(gap)
     stats = {"dpo/states": float(len(inputs)), "dpo/pairs": float(len(pairs)),
              "dpo/score_gap": float(np.mean(gaps)) if gaps else 0.0}
@@ -167,8 +181,9 @@ class OnlineDPOTrainer:
         if saved.exists():
             self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
 
-    def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool):
-        """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``."""
+    def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool, constraint=None):
+        """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``
+        (renormalised over admissible answers with a ``constraint``)."""
         import torch
 
         out: list[Any] = [None] * len(rows)
@@ -180,7 +195,12 @@ class OnlineDPOTrainer:
                                     enabled=self.autocast_dtype != torch.float32):
                     logits = self.model(input_ids=batch["input_ids"],
                                         attention_mask=batch["attention_mask"]).logits
-                seq = (token_logprobs(logits, batch["input_ids"]) * batch["action_mask"]).sum(-1)
+                logp = token_logprobs(logits, batch["input_ids"])
+                if constraint is not None:
+                    part = [rows[i] for i in idx]
+                    logp, _ = AdmissibleConstraint.apply(logits, logp, None,
+                                                         constraint.positions(part))
+                seq = (logp * batch["action_mask"]).sum(-1)
                 for k, i in enumerate(idx):
                     out[i] = seq[k]
         return torch.stack(out)
@@ -197,11 +217,14 @@ class OnlineDPOTrainer:
             return {"loss/dpo": float("nan"), "dpo/accuracy": float("nan")}
         for group in self.optimizer.param_groups:
             group["lr"] = c.lr * lr_scale
-        chosen = [single_turn_row(p.prompt_ids, p.chosen_ids) for p in pairs]
-        rejected = [single_turn_row(p.prompt_ids, p.rejected_ids) for p in pairs]
+        chosen = [single_turn_row(p.prompt_ids, p.chosen_ids, k) for k, p in enumerate(pairs)]
+        rejected = [single_turn_row(p.prompt_ids, p.rejected_ids, k) for k, p in enumerate(pairs)]
+        con = None
+        if c.constrain == "admissible":
+            con = AdmissibleConstraint(self.tokenizer, self.format, [p.admissible for p in pairs])
         self.model.eval()
-        ref_c = self.sequence_logprobs(chosen, grad=False)
-        ref_r = self.sequence_logprobs(rejected, grad=False)
+        ref_c = self.sequence_logprobs(chosen, grad=False, constraint=con)
+        ref_r = self.sequence_logprobs(rejected, grad=False, constraint=con)
         self.model.train()
         rng = np.random.default_rng(seed)
         steps = c.epochs * -(-len(pairs) // c.batch_pairs)
@@ -212,8 +235,8 @@ class OnlineDPOTrainer:
             for start in range(0, len(pairs), c.batch_pairs):
                 mb = order[start:start + c.batch_pairs]
                 self.optimizer.zero_grad(set_to_none=True)
-                pc = self.sequence_logprobs([chosen[i] for i in mb], grad=True)
-                pr = self.sequence_logprobs([rejected[i] for i in mb], grad=True)
+                pc = self.sequence_logprobs([chosen[i] for i in mb], grad=True, constraint=con)
+                pr = self.sequence_logprobs([rejected[i] for i in mb], grad=True, constraint=con)
                 loss, stats = dpo_loss(pc, pr, ref_c[mb], ref_r[mb], beta=c.beta)
                 loss.backward()
                 if c.clip_grad:

@@ -51,6 +51,7 @@ from agentgym.trainers.losses import (
     value_loss,
 )
 from agentgym.trainers.rl_data import (
+    AdmissibleConstraint,
     TurnRow,
     collate_rows,
     final_input,
@@ -87,6 +88,9 @@ class PPOConfig:
     """Weight of the step-group advantage added to the episode's group advantage."""
     scale_groups: bool = False
     """Divide group advantages by the group's std (GRPO's normalisation; reweights groups)."""
+    constrain: str = "none"
+    """How the collecting policy decoded: ``none``, or ``admissible`` (``policy.constrain``):
+    action log-probs are then renormalised over the admissible answers, as it sampled them."""
     reward_key: str = "total"
     """Which ``step.rewards`` entry is the reward (``total`` of a Composite, or a rewarder name)."""
     gamma: float = 0.99
@@ -134,6 +138,7 @@ class PPOConfig:
 
     def __post_init__(self) -> None:
         for name, allowed in (("advantage", ADVANTAGES), ("critic", CRITICS),
+                              ("constrain", ("none", "admissible")),
                               ("kl_mode", _KL_MODES), ("kl_estimator", KL_ESTIMATORS),
                               ("dtype", DTYPES)):
             if getattr(self, name) not in allowed:
@@ -172,6 +177,7 @@ class PPOBatch:
     advantages: np.ndarray
     targets: np.ndarray
     metrics: dict[str, float]
+    constraint: AdmissibleConstraint | None = None
 
 
 class PPOTrainer:
@@ -265,12 +271,15 @@ class PPOTrainer:
                 v = self.value_head(picked).squeeze(-1)
         logp = token_logprobs(out.logits, batch["input_ids"])
         ent = entropy_from_logits(out.logits) if entropy else None
+        logp, ent = AdmissibleConstraint.apply(out.logits, logp, ent, batch.get("constrain"))
         return logp, v, ent
 
-    def _batch(self, rows: Sequence[TurnRow]) -> dict[str, Any]:
-        return {k: v.to(self.device) for k, v in collate_rows(rows, self.pad_id).items()}
+    def _batch(self, rows: Sequence[TurnRow], constraint=None) -> dict[str, Any]:
+        batch = {k: v.to(self.device) for k, v in collate_rows(rows, self.pad_id).items()}
+        batch["constrain"] = constraint.positions(rows) if constraint is not None else None
+        return batch
 
-    def _measure(self, rows: list[TurnRow], n_turns: int) -> dict[str, list]:
+    def _measure(self, rows: list[TurnRow], n_turns: int, constraint=None) -> dict[str, list]:
         """Per turn, without gradients: action log-probs (current and reference) and V(s_t)."""
         import torch
 
@@ -279,13 +288,15 @@ class PPOTrainer:
         self.model.eval()
         with torch.no_grad():
             for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
-                batch = self._batch([rows[i] for i in idx])
+                batch = self._batch([rows[i] for i in idx], constraint)
                 logp, v, _ = self._forward(batch, values=self.value_head is not None)
                 ref = None
                 if self.reference is not None:
-                    ref = token_logprobs(self.reference(input_ids=batch["input_ids"],
-                                                        attention_mask=batch["attention_mask"]
-                                                        ).logits, batch["input_ids"])
+                    ref_logits = self.reference(input_ids=batch["input_ids"],
+                                                attention_mask=batch["attention_mask"]).logits
+                    ref, _ = AdmissibleConstraint.apply(
+                        ref_logits, token_logprobs(ref_logits, batch["input_ids"]), None,
+                        batch["constrain"])
                 s = 0
                 for k, i in enumerate(idx):
                     for (start, end), turn in zip(rows[i].spans, rows[i].turns):
@@ -356,7 +367,12 @@ class PPOTrainer:
             raise ConfigError("trajectories", "no steps to train on.", "collect episodes first.")
         rows, n_turns = turn_rows(trajectories, self.tokenizer, self.format,
                                   max_prompt_tokens=c.max_prompt_tokens)
-        measured = self._measure(rows, n_turns)
+        constraint = None
+        if c.constrain == "admissible":
+            constraint = AdmissibleConstraint(self.tokenizer, self.format, [
+                list(s.observation.get("admissible_actions", ()))
+                for t in trajectories for s in t.steps])
+        measured = self._measure(rows, n_turns, constraint)
         rewards = _step_rewards(trajectories, c.reward_key)
         kl_turn = np.zeros(n_turns)
         if self.reference is not None:
@@ -381,7 +397,7 @@ class PPOTrainer:
         if c.normalize_advantages:
             flat_adv = whiten(flat_adv)
         return PPOBatch(rows=rows, measured=measured, advantages=flat_adv, targets=flat_target,
-                        metrics=metrics)
+                        metrics=metrics, constraint=constraint)
 
     def train_on(self, batch: PPOBatch, *, seed: int = 0, lr_scale: float = 1.0
                  ) -> dict[str, float]:
@@ -431,7 +447,7 @@ class PPOTrainer:
             self.optimizer.zero_grad(set_to_none=True)
         for idx in micro_batches([len(rows[i]) for i in mb], c.micro_tokens):
             part = [rows[mb[k]] for k in idx]
-            data = self._batch(part)
+            data = self._batch(part, batch.constraint)
             logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True)
             mask = data["action_mask"]
             old = _per_token(part, mask, lambda t: measured["logp"][t])

@@ -21,8 +21,8 @@ from agentgym.policies.hf import fit_prompt
 from agentgym.prompts import ReActFormat
 from agentgym.types import AgentInput, Trajectory, Turn
 
-__all__ = ["TurnRow", "collate_rows", "final_input", "micro_batches", "single_turn_row",
-           "turn_rows"]
+__all__ = ["AdmissibleConstraint", "TurnRow", "collate_rows", "final_input", "micro_batches",
+           "single_turn_row", "turn_rows"]
 
 
 @dataclass(kw_only=True)
@@ -143,3 +143,75 @@ def collate_rows(rows: Sequence[TurnRow], pad_id: int) -> dict[str, Any]:
             "span_row": torch.tensor(span_row, dtype=torch.long),
             "value_index": torch.tensor(value_index, dtype=torch.long),
             "turn": torch.tensor(turns, dtype=torch.long)}
+
+
+class AdmissibleConstraint:
+    """Log-probabilities of the policy that decoded with ``constrain=admissible``.
+
+    Such a policy samples each token from the model's distribution renormalised over the tokens
+    that continue some admissible answer (:func:`~agentgym.policies.hf.answer_trie`). Trainers
+    must score its actions with that same distribution, or the PPO ratio and the DPO margins
+    compare a different policy: :meth:`apply` adds ``log Z_all - log Z_allowed`` to each such
+    token's log-probability (and gives the entropy over the allowed tokens). Once an action leaves
+    the trie (it was not decoded under the constraint) its remaining tokens are left as they are.
+
+    Args:
+        tokenizer: The policy's tokenizer.
+        fmt: The policy's prompt format (answers may be rendered ``Action: ...``).
+        admissible: Per turn (global turn index), the admissible actions of its observation.
+    """
+
+    def __init__(self, tokenizer, fmt: ReActFormat, admissible: Sequence[Sequence[str]]) -> None:
+        from agentgym.policies.hf import answer_trie
+
+        eos = tokenizer.eos_token_id
+        cache: dict[tuple[str, ...], dict | None] = {}
+        self.tries: list[dict | None] = []
+        for actions in admissible:
+            key = tuple(actions)
+            if key not in cache:
+                cache[key] = answer_trie(tokenizer, fmt, key, eos)
+            self.tries.append(cache[key])
+
+    def positions(self, rows: Sequence[TurnRow]) -> dict[str, Any] | None:
+        """Where the constraint applies in a batch of ``rows``: row, position and allowed ids
+        (padded with -1) of each constrained action token; ``None`` when nowhere."""
+        import torch
+
+        found: list[tuple[int, int, list[int]]] = []
+        for k, row in enumerate(rows):
+            for (start, end), turn in zip(row.spans, row.turns):
+                node = self.tries[turn] if 0 <= turn < len(self.tries) else None
+                for p in range(start, end):
+                    if not node:
+                        break
+                    found.append((k, p, list(node)))
+                    node = node.get(row.input_ids[p])
+        if not found:
+            return None
+        width = max(len(a) for _, _, a in found)
+        allowed = torch.full((len(found), width), -1, dtype=torch.long)
+        for i, (_, _, ids) in enumerate(found):
+            allowed[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return {"row": torch.tensor([f[0] for f in found]),
+                "pos": torch.tensor([f[1] for f in found]), "allowed": allowed}
+
+    @staticmethod
+    def apply(logits, logp, ent, where: dict[str, Any] | None):
+        """``(logp, ent)`` renormalised at ``where`` (see :meth:`positions`); new tensors."""
+        import torch
+
+        if where is None:
+            return logp, ent
+        row, pos = where["row"].to(logits.device), where["pos"].to(logits.device)
+        allowed = where["allowed"].to(logits.device)
+        valid = allowed >= 0
+        scores = logits[row, pos - 1].float()
+        picked = scores.gather(1, allowed.clamp(min=0)).masked_fill(~valid, float("-inf"))
+        shift = torch.logsumexp(scores, 1) - torch.logsumexp(picked, 1)
+        logp = logp.index_put((row, pos), logp[row, pos] + shift)
+        if ent is not None:
+            logq = torch.log_softmax(picked, 1)
+            inside = torch.where(valid, logq.exp() * logq, torch.zeros_like(logq)).sum(1)
+            ent = ent.index_put((row, pos), -inside)
+        return logp, ent

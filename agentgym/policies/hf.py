@@ -23,7 +23,10 @@ from agentgym.errors import ConfigError
 from agentgym.prompts import ReActFormat, checkpoint_format
 from agentgym.types import ActionOutput, AgentInput
 
-__all__ = ["AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "fit_prompt", "render_prompt"]
+__all__ = [
+    "AnswerEnd", "HFPolicy", "HFPolicyConfig", "answer_length", "answer_trie", "fit_prompt",
+    "render_prompt",
+]
 
 log = logging.getLogger(__name__)
 
@@ -354,17 +357,9 @@ class HFPolicy:
 
     def _answer_trie(self, actions: Sequence[str]) -> dict | None:
         """Token trie of the answers spelling one of ``actions`` (then eos); None if no actions."""
-        if not actions:
-            return None
         eos = self.tokenizer.eos_token_id
-        eos = eos if eos is not None else min(self.eos_ids)
-        trie: dict = {}
-        for action in actions:
-            for text in {action, self.format.render_action(action)}:
-                node = trie
-                for t in self.tokenizer(text, add_special_tokens=False)["input_ids"] + [eos]:
-                    node = node.setdefault(t, {})
-        return trie
+        return answer_trie(self.tokenizer, self.format, actions,
+                           eos if eos is not None else min(self.eos_ids))
 
     def _generate(self, prompts: list[list[int]], *, tries: list[dict | None] | None = None,
                   **overrides: Any):
@@ -441,6 +436,21 @@ class HFPolicy:
 
         cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
         return torch.random.get_rng_state(), cuda
+
+
+def answer_trie(tokenizer, fmt: ReActFormat, actions: Sequence[str], eos_id: int) -> dict | None:
+    """Token trie (nested ``{token: children}``) of the answers that spell one of ``actions``,
+    bare or as ``fmt`` renders it, each followed by ``eos_id``; ``None`` when there are no
+    actions. What ``constrain=admissible`` decodes along, and what trainers renormalise over."""
+    if not actions:
+        return None
+    trie: dict = {}
+    for action in actions:
+        for text in {action, fmt.render_action(action)}:
+            node = trie
+            for t in tokenizer(text, add_special_tokens=False)["input_ids"] + [eos_id]:
+                node = node.setdefault(t, {})
+    return trie
 
 
 def _trie_processor_class():
