@@ -206,12 +206,16 @@ class AdmissibleConstraint:
         row, pos = where["row"].to(logits.device), where["pos"].to(logits.device)
         allowed = where["allowed"].to(logits.device)
         valid = allowed >= 0
-        scores = logits[row, pos - 1].float()
-        picked = scores.gather(1, allowed.clamp(min=0)).masked_fill(~valid, float("-inf"))
+        scores = logits[row, pos - 1]
+        if scores.dtype in (torch.float16, torch.bfloat16):
+            scores = scores.float()
+        # padding gets a very low finite score, not -inf: -inf would make the entropy's
+        # gradient NaN (0 * inf) even where it is masked out
+        picked = scores.gather(1, allowed.clamp(min=0)).masked_fill(~valid, -1e4)
         shift = torch.logsumexp(scores, 1) - torch.logsumexp(picked, 1)
-        logp = logp.index_put((row, pos), logp[row, pos] + shift)
+        logp = logp.index_put((row, pos), logp[row, pos] + shift.to(logp.dtype))
         if ent is not None:
             logq = torch.log_softmax(picked, 1)
-            inside = torch.where(valid, logq.exp() * logq, torch.zeros_like(logq)).sum(1)
-            ent = ent.index_put((row, pos), -inside)
+            inside = (logq.exp() * logq * valid).sum(1)
+            ent = ent.index_put((row, pos), -inside.to(ent.dtype))
         return logp, ent
