@@ -1,0 +1,119 @@
+"""The learning table: every household experiment from one behaviour-cloning start, per seed.
+
+Runs ``agentgym train experiment=<name> model.path=<start> bc=null loop.seed=<seed>`` for each
+method and seed (all at the same environment steps: ``loop.iterations`` x 32 episodes), reads
+the final evaluation of each run, adds the start's own evaluation (the BC row) and, where a run
+fitted AgentPRM, best-of-N of the start policy with that PRM, and writes a JSON file and a
+markdown table::
+
+    python benchmarks/learning_table.py --start runs/household_bc/sft/checkpoint-5824 \\
+        --seeds 0 1 2 --jobs 2 --out benchmarks/results/learning_table.json
+
+Each run's curves are in ``<dir>/<method>-s<seed>/report.md``. ``--jobs 2`` runs two
+experiments at a time with one torch thread each (2 cores). Rerunning resumes every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+METHODS = {
+    "PPO-outcome": "household_ppo_outcome",
+    "PPO-AgentPRM": "household_ppo_agentprm",
+    "PPO-SPA": "household_ppo_spa",
+    "InversePRM": "household_inverseprm",
+    "online-DPO-AgentPRM": "household_online_dpo_agentprm",
+    "GRPO": "household_grpo",
+}
+
+
+def _agentgym() -> str:
+    return str(Path(sys.executable).with_name("agentgym"))
+
+
+def _run(method: str, seed: int, args) -> dict:
+    experiment = METHODS[method]
+    name = f"{experiment}-s{seed}"
+    out = Path(args.dir) / name
+    start_eval = Path(args.dir) / "start-eval" / "summary.json"
+    if start_eval.exists():  # the start is the same for every run: evaluate it once
+        (out / "iterations" / "start-eval").mkdir(parents=True, exist_ok=True)
+        target = out / "iterations" / "start-eval" / "summary.json"
+        if not target.exists():
+            target.write_text(start_eval.read_text())
+    command = [_agentgym(), "train", f"experiment={experiment}", f"model.path={args.start}",
+               "bc=null", f"loop.seed={seed}", f"loop.iterations={args.iterations}",
+               f"eval.every={args.iterations}", f"eval.episodes={args.eval_episodes}",
+               f"run.dir={args.dir}", f"run.name={name}", "trainer.progress=false",
+               "rollout.progress=false", *args.override]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    started = time.time()
+    with open(Path(args.dir) / f"{name}.log", "w") as log:
+        proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    row = {"method": method, "seed": seed, "returncode": proc.returncode,
+           "minutes": round((time.time() - started) / 60, 1), "run": str(out)}
+    result = out / "result.json"
+    if proc.returncode == 0 and result.exists():
+        final = json.loads(result.read_text())["final"]
+        row.update(success=final.get("eval/success_rate"), env_steps=final.get("env_steps"),
+                   rollout_success=final.get("rollout/success"))
+    return row
+
+
+def _start_eval(args) -> dict:
+    """Greedy constrained evaluation of the start on the same tasks (the BC row)."""
+    folder = Path(args.dir) / "start-eval"
+    summary = folder / "summary.json"
+    if not summary.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        command = [_agentgym(), "eval", "suite=household_valid_unseen", "policy=hf",
+                   f"policy.path={args.start}", "policy.temperature=0",
+                   "policy.max_new_tokens=24", "policy.max_prompt_tokens=1000",
+                   "policy.constrain=admissible", f"run.dir={args.dir}", "run.name=start-eval",
+                   "rollout.progress=false", f"+suite.entries.0.episodes={args.eval_episodes}"]
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads * args.jobs)}
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        overall = json.loads((folder / "results.json").read_text())["overall"]
+        summary.write_text(json.dumps({f"eval/{k}": v for k, v in overall.items()}, indent=2))
+    return json.loads(summary.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", required=True, help="the behaviour-cloning checkpoint")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--iterations", type=int, default=4)
+    parser.add_argument("--eval-episodes", type=int, default=134)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dir", default="runs/learning_table")
+    parser.add_argument("--out", default="benchmarks/results/learning_table.json")
+    parser.add_argument("override", nargs="*", help="more overrides for every run")
+    args = parser.parse_args()
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
+    start = _start_eval(args)
+    jobs = [(m, s) for s in args.seeds for m in args.methods]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(lambda job: _run(*job, args), jobs))
+    table = {"start": str(args.start), "start_eval": start, "iterations": args.iterations,
+             "eval_episodes": args.eval_episodes, "runs": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(table, indent=2) + "\n")
+    print(f"BC (start): {start['eval/success_rate']:.3f}")
+    for method in args.methods:
+        got = [r["success"] for r in rows if r["method"] == method and r.get("success") is not None]
+        if got:
+            mean = sum(got) / len(got)
+            print(f"{method}: {mean:.3f} over seeds {got}")
+
+
+if __name__ == "__main__":
+    main()
