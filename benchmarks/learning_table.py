@@ -68,16 +68,18 @@ def _run(method: str, seed: int, args) -> dict:
 
 
 def _start_eval(args) -> dict:
-    """Greedy constrained evaluation of the start on the same tasks (the BC row)."""
+    """The start evaluated as the runs evaluate (sampled among admissible actions): the BC row.
+
+    Always the whole suite; pass --eval-episodes null so the runs match it."""
     folder = Path(args.dir) / "start-eval"
     summary = folder / "summary.json"
     if not summary.exists():
         folder.mkdir(parents=True, exist_ok=True)
         command = [_agentgym(), "eval", "suite=household_valid_unseen", "policy=hf",
-                   f"policy.path={args.start}", "policy.temperature=0",
+                   f"policy.path={args.start}", "policy.temperature=1",
                    "policy.max_new_tokens=24", "policy.max_prompt_tokens=1000",
                    "policy.constrain=admissible", f"run.dir={args.dir}", "run.name=start-eval",
-                   "rollout.progress=false", f"+suite.entries.0.episodes={args.eval_episodes}"]
+                   "rollout.progress=false"]
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads * args.jobs)}
         subprocess.run(command, env=env, check=True, capture_output=True)
         overall = json.loads((folder / "results.json").read_text())["overall"]
@@ -91,7 +93,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--iterations", type=int, default=4)
-    parser.add_argument("--eval-episodes", type=int, default=134)
+    parser.add_argument("--eval-episodes", default="null",
+                        help="valid_unseen tasks per evaluation (null: all 134)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dir", default="runs/learning_table")

@@ -41,12 +41,10 @@ from agentgym.config import build, to_container
 from agentgym.errors import ConfigError
 from agentgym.types import Trajectory
 
-__all__ = ["RL_TRAINERS", "run_experiment"]
+__all__ = ["run_experiment"]
 
 log = logging.getLogger(__name__)
 
-#: ``trainer.name`` values that run this loop.
-RL_TRAINERS = ("ppo", "online_dpo")
 _LEARNED = ("agentprm", "inverseprm", "spa", "checklist", "pav", "implicit")
 
 
@@ -150,8 +148,8 @@ def _eval_settings(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _needs_demonstrations(cfg: DictConfig) -> bool:
-    names = [t.name for t in cfg.reward.terms]
-    return bool(cfg.bc) and not cfg.model.path or "inverseprm" in names
+    """InversePRM learns from demonstrations (the bc start collects its own in ``bc/``)."""
+    return any(t.name == "inverseprm" for t in cfg.reward.terms)
 
 
 def _bc_config(cfg: DictConfig) -> DictConfig | None:
@@ -271,7 +269,6 @@ class _Rewarders:
         weights = to_container(cfg.reward.weights) or {}
         self.composite = Composite(self.rewarders, weights=weights,
                                    normalize=cfg.reward.normalize, name="total")
-        self.negatives: list[Trajectory] = []
 
     def learned(self):
         return [r for r in self.rewarders if getattr(r, "kind", "") in _LEARNED]
@@ -315,7 +312,7 @@ class _Rewarders:
         stats: dict[str, float] = {}
         if k % int(self.cfg.reward.fit_every):
             return stats
-        for i, r in enumerate(self.learned()):
+        for r in self.learned():
             folder = self._folder(k, r)
             index = self.rewarders.index(r)
             if (folder / "agentgym_reward.json").exists():  # fitted before an interruption
