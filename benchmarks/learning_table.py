@@ -87,6 +87,29 @@ def _start_eval(args) -> dict:
     return json.loads(summary.read_text())
 
 
+def _best_of_n(seed: int, args) -> dict | None:
+    """Best-of-4 of the start policy (sampled among admissible actions), ranked by the AgentPRM
+    that the PPO-AgentPRM run of ``seed`` fitted last; ``None`` without that run."""
+    run = Path(args.dir) / f"{METHODS['PPO-AgentPRM']}-s{seed}"
+    prms = sorted(run.glob("iterations/*/reward-agentprm"))
+    if not prms:
+        return None
+    name = f"best_of_n-s{seed}"
+    folder = Path(args.dir) / name
+    if not (folder / "results.json").exists():
+        command = [_agentgym(), "eval", "suite=household_valid_unseen", "policy=best_of_n",
+                   "policy.n=4", f"policy.policy.path={args.start}",
+                   "policy.policy.max_new_tokens=24", "+policy.policy.max_prompt_tokens=1000",
+                   "+policy.policy.constrain=admissible", f"+policy.policy.seed={seed}",
+                   "policy.scorer.name=agentprm", f"+policy.scorer.path={prms[-1]}",
+                   f"run.dir={args.dir}", f"run.name={name}", "rollout.progress=false"]
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads * args.jobs)}
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    overall = json.loads((folder / "results.json").read_text())["overall"]
+    return {"method": "Best-of-4(start, AgentPRM)", "seed": seed, "prm": str(prms[-1]),
+            "success": overall["success_rate"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", required=True, help="the behaviour-cloning checkpoint")
@@ -97,6 +120,7 @@ def main() -> None:
                         help="valid_unseen tasks per evaluation (null: all 134)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-best-of-n", action="store_true")
     parser.add_argument("--dir", default="runs/learning_table")
     parser.add_argument("--out", default="benchmarks/results/learning_table.json")
     parser.add_argument("override", nargs="*", help="more overrides for every run")
@@ -106,12 +130,14 @@ def main() -> None:
     jobs = [(m, s) for s in args.seeds for m in args.methods]
     with ThreadPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(lambda job: _run(*job, args), jobs))
+    if not args.no_best_of_n:
+        rows += [r for r in (_best_of_n(seed, args) for seed in args.seeds) if r]
     table = {"start": str(args.start), "start_eval": start, "iterations": args.iterations,
              "eval_episodes": args.eval_episodes, "runs": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(table, indent=2) + "\n")
     print(f"BC (start): {start['eval/success_rate']:.3f}")
-    for method in args.methods:
+    for method in [*args.methods, "Best-of-4(start, AgentPRM)"]:
         got = [r["success"] for r in rows if r["method"] == method and r.get("success") is not None]
         if got:
             mean = sum(got) / len(got)

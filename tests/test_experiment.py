@@ -93,3 +93,27 @@ def test_a_killed_run_resumes_to_the_same_end(small_checkpoint, tmp_path):
     result = json.loads((broken / "exp" / "result.json").read_text())
     assert result["env_steps"] == json.loads((whole / "exp" / "result.json").read_text())["env_steps"]
     assert (broken / "exp" / "report.md").exists() and (broken / "exp" / "curves.png").exists()
+
+
+def test_the_loop_marks_rows_where_the_prm_reward_rises_as_success_falls():
+    from agentgym.trainers.experiment import _Monitor
+
+    class Term:
+        name = "agentprm"
+
+    class Terms:
+        def learned(self):
+            return [Term()]
+
+    history = [(0.50, 0.82), (0.50, 0.83), (0.55, 0.78), (0.60, 0.70)]
+    rows = [{"iteration": i + 1, "reward/agentprm": score, "rollout/success": success}
+            for i, (score, success) in enumerate(history)]
+    monitor = _Monitor(Terms(), [])
+    for row in rows:
+        monitor.update(row)
+    assert [r["monitor/reward_hacking"] for r in rows] == [0.0, 0.0, 1.0, 1.0]
+    # a resumed loop replays the rows it has and flags the next one the same way
+    again = _Monitor(Terms(), rows[:3])
+    row = dict(rows[3])
+    again.update(row)
+    assert row["monitor/reward_hacking"] == 1.0

@@ -71,6 +71,7 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     done = _completed(out)
     policy_path = _policy_of(out, done - 1) if done else start
     rewarders.restore(done)
+    monitor = _Monitor(rewarders, rows)
     for k in range(done, loop.iterations):
         folder = out / "iterations" / f"{k:03d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -96,6 +97,7 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
             summary, report = _evaluate(cfg, policy_path, folder / "eval", eval_settings,
                                         f"iter-{k + 1}")
             row.update(summary, **{"time/eval": time.perf_counter() - started})
+        monitor.update(row)
         rows.append(_plain(row))
         (folder / "metrics.json").write_text(json.dumps(rows[-1], indent=2) + "\n")
         _write_rows(out, rows)
@@ -351,6 +353,35 @@ class _Rewarders:
         names = [r.name for r in self.rewarders] + ["total"]
         values = {n: [s.rewards[n] for t in rollouts for s in t.steps] for n in names}
         return {f"reward/{n}": float(np.mean(v)) if v else 0.0 for n, v in values.items()}
+
+
+class _Monitor:
+    """Reward-hacking watch over the iterations: the learned terms' mean reward against the
+    rollouts' success (:class:`~agentgym.rewards.monitor.RewardHackingMonitor`); a warning is
+    logged and marked ``monitor/reward_hacking`` = 1 in the row."""
+
+    def __init__(self, rewarders: _Rewarders, rows: Sequence[dict[str, Any]]) -> None:
+        from agentgym.rewards.monitor import RewardHackingMonitor
+
+        self.keys = [f"reward/{r.name}" for r in rewarders.learned()]
+        self.monitor = RewardHackingMonitor()
+        for row in rows:  # a resumed run replays what it has seen
+            if row.get("iteration", 0) and self.keys:
+                self._record(row)
+
+    def _record(self, row: dict[str, Any]) -> str | None:
+        import warnings
+
+        from agentgym.rewards.monitor import RewardHackingWarning
+
+        score = float(np.mean([row.get(k, float("nan")) for k in self.keys]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RewardHackingWarning)  # logged already
+            return self.monitor.update(row["iteration"], score, row["rollout/success"])
+
+    def update(self, row: dict[str, Any]) -> None:
+        if self.keys:
+            row["monitor/reward_hacking"] = float(self._record(row) is not None)
 
 
 def _prover(cfg: DictConfig):
