@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import torch
@@ -18,10 +16,14 @@ ENV = "agentgym/KeyDoor-v0"
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_checkpoint, tmp_path_factory):
-    """The tiny model with chat-history prompt settings (as the trainers save them)."""
-    folder = tmp_path_factory.mktemp("chat-tiny")
-    shutil.copytree(tiny_checkpoint, folder, dirs_exist_ok=True)
+def checkpoint(tmp_path_factory):
+    """A small model with chat-history prompt settings (as the trainers save them)."""
+    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
+
+    folder = make_tiny_checkpoint(tmp_path_factory.mktemp("chat-tiny"), env_ids=[ENV],
+                                  episodes=6, vocab_size=512,
+                                  config=TinyModelConfig(arch="llama", hidden_size=64, layers=2,
+                                                         heads=2))
     save_prompt_settings(folder, ReActFormat(history_style="chat", think=False, max_admissible=0))
     return folder
 
