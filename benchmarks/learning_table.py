@@ -79,7 +79,7 @@ def _start_eval(args) -> dict:
                    f"policy.path={args.start}", "policy.temperature=1",
                    "policy.max_new_tokens=24", "policy.max_prompt_tokens=1000",
                    "policy.constrain=admissible", f"run.dir={args.dir}", "run.name=start-eval",
-                   "rollout.progress=false"]
+                   "rollout.num_envs=32", "rollout.progress=false"]
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads * args.jobs)}
         subprocess.run(command, env=env, check=True, capture_output=True)
         overall = json.loads((folder / "results.json").read_text())["overall"]
@@ -102,7 +102,8 @@ def _best_of_n(seed: int, args) -> dict | None:
                    "policy.policy.max_new_tokens=24", "+policy.policy.max_prompt_tokens=1000",
                    "+policy.policy.constrain=admissible", f"+policy.policy.seed={seed}",
                    "policy.scorer.name=agentprm", f"+policy.scorer.path={prms[-1]}",
-                   f"run.dir={args.dir}", f"run.name={name}", "rollout.progress=false"]
+                   f"run.dir={args.dir}", f"run.name={name}", "rollout.num_envs=32",
+                   "rollout.progress=false"]
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads * args.jobs)}
         subprocess.run(command, env=env, check=True, capture_output=True)
     overall = json.loads((folder / "results.json").read_text())["overall"]
