@@ -339,7 +339,7 @@ def cmd_demo(args: Sequence[str]) -> int:
     start.policy = "cloned (start)"
     trained = EvalReport.load(Path(result["policy"]).parent / "eval")
     trained.policy = f"{cfg.trainer.name} + step rewards"
-    reports = [reports[0], start, trained, *reports[1:]]
+    reports = [*reports[:1], start, trained, *reports[1:]]  # random first, oracle last
     write_csv([row for r in reports for row in r.rows()], out / "results.csv")
     _print_experiment(out, result)
     print_reports(reports, title=f"agentgym demo: {suite.name} suite")
