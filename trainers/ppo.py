@@ -388,8 +388,9 @@ class PPOTrainer:
             "train/sequences": float(len(rows)),
             "train/reward_mean": float(np.concatenate(rewards).mean()),
             "train/advantage_std": float(flat_adv.std()),
-            "train/kl_ref": float(kl_turn.mean()),
         }
+        if self.reference is not None:  # KL per turn to the reference, summed over its tokens
+            metrics["train/kl_ref"] = float(kl_turn.mean())
         if self.value_head is not None:
             metrics["train/explained_variance"] = explained_variance(measured["value"],
                                                                      flat_target)
