@@ -306,8 +306,9 @@ def cmd_demo(args: Sequence[str]) -> int:
     """``agentgym demo``: the experiment of conf/demo.yaml, then its table beside the baselines."""
     from agentgym.config import compose, group_options
     from agentgym.policies.registry import make_policy
-    from agentgym.suites import EvalReport, evaluate, load_suite, write_csv
+    from agentgym.suites import EvalReport, evaluate, write_csv
     from agentgym.trainers.experiment import run_experiment
+    from agentgym.trainers.jobs import eval_suite
 
     cfg = compose("demo", _overrides(args))
     if "--cfg" in args:
@@ -321,10 +322,7 @@ def cmd_demo(args: Sequence[str]) -> int:
     out = _run_dir(cfg, "demo")
     OmegaConf.save(cfg, out / "config.yaml")
     result, _ = run_experiment(cfg, out)
-    suite = load_suite(cfg.eval.suite)
-    if cfg.eval.episodes:
-        for entry in suite.entries:
-            entry.episodes = int(cfg.eval.episodes)
+    suite = eval_suite(cfg)
     reports = []
     for name in cfg.baselines:
         folder = out / "baselines" / name

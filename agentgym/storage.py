@@ -405,11 +405,16 @@ def append_jsonl(trajectories: Iterable[Trajectory], path: str | os.PathLike[str
     return path
 
 
-def load_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
+def load_trajectories(
+    path: str | os.PathLike[str], *, drop_torn_tail: bool = False
+) -> list[Trajectory]:
     """Read trajectories written by :func:`save_trajectories` or :func:`append_jsonl`.
 
     Args:
         path: A ``.jsonl`` or ``.parquet`` file.
+        drop_torn_tail: For a JSONL file that :func:`append_jsonl` was writing when its process
+            was killed: stop at the first unreadable line instead of raising (that line and
+            anything after it are dropped).
 
     Returns:
         The trajectories, in the order they were written.
@@ -426,10 +431,12 @@ def load_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:
             errno.ENOENT, "No trajectory file here; check the path (save_trajectories writes it)",
             str(path),
         )  # fmt: skip
-    return _load_jsonl(path) if fmt == ".jsonl" else _load_parquet(path)
+    if fmt == ".jsonl":
+        return _load_jsonl(path, drop_torn_tail=drop_torn_tail)
+    return _load_parquet(path)
 
 
-def _load_jsonl(path: Path) -> list[Trajectory]:
+def _load_jsonl(path: Path, *, drop_torn_tail: bool = False) -> list[Trajectory]:
     trajectories = []
     with open(path, encoding="utf-8", newline="\n") as f:
         for number, line in enumerate(f, start=1):
@@ -439,6 +446,8 @@ def _load_jsonl(path: Path) -> list[Trajectory]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
+                if drop_torn_tail:
+                    break
                 raise SchemaError(
                     f"{where} is not valid JSON ({exc.msg} at column {exc.colno}). If a rollout "
                     "was killed while writing, delete that partial line."

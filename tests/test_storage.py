@@ -289,6 +289,8 @@ def test_append_jsonl_after_save_and_after_partial_line(
     assert trajectory_from_dict(json.loads(lines[-1])) == trajectories[0]
     with pytest.raises(SchemaError, match="line 5 is not valid JSON.*partial line"):
         load_trajectories(path)
+    # what a resumed run reads: everything before the torn line
+    assert load_trajectories(path, drop_torn_tail=True) == trajectories
 
 
 def test_save_replaces_existing_file(tmp_path: Path, trajectories: list[Trajectory]) -> None:

@@ -83,6 +83,7 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
         timings["time/fit"] = time.perf_counter() - started
         started = time.perf_counter()
         scored = rewarders.score(rollouts)
+        _save_scored(folder, rollouts)
         lr_scale = 1.0 - k / loop.iterations if loop.lr_decay == "linear" else 1.0
         seed = int(loop.seed) * 1000 + k
         train_stats = _update(cfg, trainer_config, policy_path, start, folder, rollouts,
@@ -187,7 +188,6 @@ def _starting_policy(cfg: DictConfig, bc: DictConfig | None, out: Path) -> Path:
 
 def _collect(cfg: DictConfig, folder: Path, policy_path: Path, k: int) -> list[Trajectory]:
     """The iteration's episodes, collected chunk by chunk into ``rollouts.partial.jsonl``."""
-    from agentgym.policies.hf import HFPolicy
     from agentgym.rollout import RolloutConfig, RolloutEngine
     from agentgym.storage import append_jsonl, load_trajectories
 
@@ -196,7 +196,7 @@ def _collect(cfg: DictConfig, folder: Path, policy_path: Path, k: int) -> list[T
         return load_trajectories(final)
     loop = cfg.loop
     partial = folder / "rollouts.partial.jsonl"
-    have = _complete_lines(partial)
+    have = load_trajectories(partial, drop_torn_tail=True) if partial.exists() else []
     per_chunk = int(loop.chunk) * int(loop.group_size)
     have = have[: len(have) // per_chunk * per_chunk]  # a torn last chunk is collected again
     if partial.exists():
@@ -207,8 +207,7 @@ def _collect(cfg: DictConfig, folder: Path, policy_path: Path, k: int) -> list[T
                      len(have))
     first = int(loop.seed) * 1_000_000 + k * int(loop.episodes)
     seeds = [first + g for g in range(int(loop.episodes))]
-    settings = {"temperature": 1.0, **(to_container(loop.policy) or {})}
-    policy = HFPolicy(str(policy_path), **settings)
+    policy = _sampling_policy(cfg, policy_path)
     rollout = build(RolloutConfig, {**to_container(cfg.rollout),
                                      "max_episode_steps": loop.max_episode_steps}, "rollout")
     kwargs = to_container(loop.env.kwargs) or {}
@@ -225,19 +224,25 @@ def _collect(cfg: DictConfig, folder: Path, policy_path: Path, k: int) -> list[T
     return have
 
 
-def _complete_lines(path: Path) -> list[Trajectory]:
-    """The trajectories of a JSONL file written by append_jsonl, up to a torn last line."""
-    from agentgym.storage import trajectory_from_dict
+def _sampling_policy(cfg: DictConfig, path: Path, *, seed: int | None = None):
+    """The collecting policy at ``path``: ``loop.policy``'s settings (temperature 1 unless
+    set), its sampling stream started from ``seed`` when given."""
+    from agentgym.policies.hf import HFPolicy
 
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(trajectory_from_dict(json.loads(line)))
-        except (json.JSONDecodeError, ValueError):
-            break  # killed while writing: this line and anything after it are incomplete
-    return out
+    policy = HFPolicy(str(path), **{"temperature": 1.0, **(to_container(cfg.loop.policy) or {})})
+    if seed is not None:
+        policy.reseed(seed)
+    return policy
+
+
+def _save_scored(folder: Path, rollouts: Sequence[Trajectory]) -> None:
+    """``rollouts.jsonl`` with every step reward (once), replacing the partial file."""
+    from agentgym.storage import save_trajectories
+
+    final = folder / "rollouts.jsonl"
+    if not final.exists():
+        save_trajectories(rollouts, final)
+    (folder / "rollouts.partial.jsonl").unlink(missing_ok=True)
 
 
 def _rollout_stats(trajs: Sequence[Trajectory]) -> dict[str, float]:
@@ -308,7 +313,6 @@ class _Rewarders:
         return type(rewarder)(path=str(folder), **section)
 
     def fit(self, k: int, rollouts, demos, policy_path: Path) -> dict[str, float]:
-        from agentgym.policies.hf import HFPolicy
         from agentgym.rewards.jobs import fit_rewarder
 
         stats: dict[str, float] = {}
@@ -325,9 +329,8 @@ class _Rewarders:
             branches = int(self.cfg.reward.branches) if r.kind == "agentprm" else 0
             policy = None
             if branches:
-                policy = HFPolicy(str(policy_path), **{"temperature": 1.0,
-                                                       **to_container(self.cfg.loop.policy)})
-                policy.reseed(int(self.cfg.loop.seed) * 1000 + k)
+                policy = _sampling_policy(self.cfg, policy_path,
+                                          seed=int(self.cfg.loop.seed) * 1000 + k)
             history, extra = fit_rewarder(
                 r, list(rollouts), demonstrations=demos, policy=policy, branches=branches,
                 starts_per_episode=int(self.cfg.reward.starts_per_episode),
@@ -396,12 +399,6 @@ def _prover(cfg: DictConfig):
 def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts, rewarders,
             *, seed: int, lr_scale: float) -> dict[str, float]:
     """One policy update from ``policy_path``, saved atomically to ``folder/policy``."""
-    from agentgym.storage import save_trajectories
-
-    save_trajectories(rollouts, folder / "rollouts.jsonl")  # with their step rewards
-    partial = folder / "rollouts.partial.jsonl"
-    if partial.exists():
-        partial.unlink()
     target = folder / "policy"
     if (target / "config.json").exists():  # updated before an interruption
         return json.loads((target / "update.json").read_text())
@@ -411,8 +408,8 @@ def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts,
         trainer = PPOTrainer(policy_path, config, reference=start)
         stats = trainer.update(rollouts, seed=seed, lr_scale=lr_scale)
     else:
-        stats = _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed, lr_scale)
-        trainer = stats.pop("_trainer")
+        trainer, stats = _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed,
+                                     lr_scale)
     tmp = folder / "policy.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     trainer.save(tmp)
@@ -422,16 +419,15 @@ def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts,
 
 
 def _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed, lr_scale):
-    from agentgym.policies.hf import HFPolicy
+    """The trainer after one online-DPO update, and its statistics."""
     from agentgym.trainers.online_dpo import OnlineDPOTrainer, preference_pairs
 
-    policy = HFPolicy(str(policy_path), **{"temperature": 1.0, **to_container(cfg.loop.policy)})
-    policy.reseed(seed)
-    pairs, stats = preference_pairs(rollouts, policy, rewarders.composite,
-                                    candidates=config.candidates, states=config.states,
-                                    min_margin=config.min_margin, seed=seed)
+    pairs, stats = preference_pairs(rollouts, _sampling_policy(cfg, policy_path, seed=seed),
+                                    rewarders.composite, candidates=config.candidates,
+                                    states=config.states, min_margin=config.min_margin,
+                                    seed=seed)
     trainer = OnlineDPOTrainer(policy_path, config)
-    return {**stats, **trainer.update(pairs, seed=seed, lr_scale=lr_scale), "_trainer": trainer}
+    return trainer, {**stats, **trainer.update(pairs, seed=seed, lr_scale=lr_scale)}
 
 
 # --- evaluating and reporting --------------------------------------------------------------------

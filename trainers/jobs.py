@@ -171,12 +171,9 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, settings: 
     """
     from agentgym.policies.hf import HFPolicy
     from agentgym.rollout import RolloutConfig
-    from agentgym.suites import evaluate, load_suite
+    from agentgym.suites import evaluate
 
-    suite = load_suite(cfg.eval.suite)
-    if cfg.eval.episodes:
-        for entry in suite.entries:
-            entry.episodes = int(cfg.eval.episodes)
+    suite = eval_suite(cfg)
     policy = HFPolicy(str(checkpoint), **settings)
     started = time.perf_counter()
     name = policy_name or f"{cfg.trainer.name}:{Path(checkpoint).name}"
@@ -186,6 +183,17 @@ def evaluate_checkpoint(cfg: DictConfig, checkpoint: Path, out: Path, settings: 
     summary = {"suite": suite.name, **report.overall,
                "seconds": round(time.perf_counter() - started, 1)}
     return report, summary
+
+
+def eval_suite(cfg: DictConfig):
+    """The suite ``eval.suite``, with ``eval.episodes`` per entry when that is set."""
+    from agentgym.suites import load_suite
+
+    suite = load_suite(cfg.eval.suite)
+    if cfg.eval.episodes:
+        for entry in suite.entries:
+            entry.episodes = int(cfg.eval.episodes)
+    return suite
 
 
 def eval_policy_settings(cfg: DictConfig, *, max_tokens: int, device: str) -> dict[str, Any]:

@@ -20,9 +20,9 @@ import numpy as np
 
 from agentgym.errors import ConfigError
 from agentgym.policies.best_of_n import candidate_trajectory
-from agentgym.policies.hf import DTYPES, resolve_device
-from agentgym.prompts import checkpoint_format, save_prompt_settings
+from agentgym.policies.hf import DTYPES
 from agentgym.trainers.losses import dpo_loss, token_logprobs
+from agentgym.trainers.policy_model import PolicyModelTrainer
 from agentgym.trainers.rl_data import (
     AdmissibleConstraint,
     TurnRow,
@@ -35,8 +35,6 @@ from agentgym.types import Trajectory
 __all__ = ["OnlineDPOConfig", "OnlineDPOTrainer", "PreferencePair", "preference_pairs"]
 
 log = logging.getLogger(__name__)
-
-_OPTIMIZER_FILE = "optimizer.pt"
 
 
 @dataclass(kw_only=True)
@@ -153,7 +151,7 @@ def preference_pairs(
     return pairs, stats
 
 
-class OnlineDPOTrainer:
+class OnlineDPOTrainer(PolicyModelTrainer):
     """DPO updates of a causal LM on :class:`PreferencePair` s.
 
     Args:
@@ -163,23 +161,12 @@ class OnlineDPOTrainer:
 
     def __init__(self, model_path: str | Path, config: OnlineDPOConfig | None = None) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.config = c = config or OnlineDPOConfig()
-        self.model_path = str(model_path)
-        device, dtype = resolve_device(c.device, c.dtype)
-        self.device, self.autocast_dtype = torch.device(device), getattr(torch, dtype)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.format = checkpoint_format(self.model_path)
-        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
-                       else self.tokenizer.eos_token_id)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            self.model_path, dtype=torch.float32).to(self.device)
+        self._load_policy(model_path, c.device, c.dtype)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr,
                                            weight_decay=c.weight_decay)
-        saved = Path(self.model_path) / _OPTIMIZER_FILE
-        if saved.exists():
-            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+        self._restore_optimizer()
 
     def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool, constraint=None):
         """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``
@@ -251,11 +238,4 @@ class OnlineDPOTrainer:
 
     def save(self, folder: str | Path) -> Path:
         """The policy (HF folder + prompt settings) and the optimizer state."""
-        import torch
-
-        folder = Path(folder)
-        self.model.save_pretrained(str(folder))
-        self.tokenizer.save_pretrained(str(folder))
-        save_prompt_settings(folder, self.format)
-        torch.save(self.optimizer.state_dict(), folder / _OPTIMIZER_FILE)
-        return folder
+        return self.save_policy(folder)

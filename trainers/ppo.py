@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.errors import ConfigError
-from agentgym.policies.hf import DTYPES, fit_prompt, resolve_device
-from agentgym.prompts import checkpoint_format, save_prompt_settings
+from agentgym.policies.hf import DTYPES, fit_prompt
 from agentgym.trainers.advantages import (
     discounted_sum,
     explained_variance,
@@ -50,6 +49,7 @@ from agentgym.trainers.losses import (
     token_logprobs,
     value_loss,
 )
+from agentgym.trainers.policy_model import PolicyModelTrainer
 from agentgym.trainers.rl_data import (
     AdmissibleConstraint,
     TurnRow,
@@ -71,7 +71,6 @@ ADVANTAGES = ("gae", "grpo", "rloo")
 CRITICS = ("shared", "separate", "none")
 _KL_MODES = ("reward", "loss")
 _CRITIC_FILE = "critic.pt"
-_OPTIMIZER_FILE = "optimizer.pt"
 
 
 @dataclass(kw_only=True)
@@ -180,7 +179,7 @@ class PPOBatch:
     constraint: AdmissibleConstraint | None = None
 
 
-class PPOTrainer:
+class PPOTrainer(PolicyModelTrainer):
     """Turn-level PPO on a transformers causal LM (see the module docstring).
 
     Args:
@@ -194,21 +193,14 @@ class PPOTrainer:
     def __init__(self, model_path: str | Path, config: PPOConfig | None = None, *,
                  reference: str | Path | None = None) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         self.config = c = config or PPOConfig()
-        self.model_path = str(model_path)
-        device, dtype = resolve_device(c.device, c.dtype)
-        self.device, self.autocast_dtype = torch.device(device), getattr(torch, dtype)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.format = checkpoint_format(self.model_path)
-        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
-                       else self.tokenizer.eos_token_id)
-        load = dict(dtype=torch.float32)
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, **load).to(self.device)
+        self._load_policy(model_path, c.device, c.dtype)
         self.reference = None
         if c.kl_coef > 0:
-            ref = AutoModelForCausalLM.from_pretrained(str(reference or self.model_path), **load)
+            ref = AutoModelForCausalLM.from_pretrained(str(reference or self.model_path),
+                                                       dtype=torch.float32)
             self.reference = ref.to(self.device).eval().requires_grad_(False)
         self.critic_model, self.value_head = self._build_critic()
         params = [{"params": list(self.model.parameters()), "lr": c.lr}]
@@ -219,9 +211,7 @@ class PPOTrainer:
             params.append({"params": critic_params, "lr": c.critic_lr or c.lr})
         self.optimizer = torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
         self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
-        saved = Path(self.model_path) / _OPTIMIZER_FILE
-        if saved.exists():
-            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+        self._restore_optimizer()
 
     def _build_critic(self):
         import torch
@@ -490,16 +480,12 @@ class PPOTrainer:
         """The policy (HF folder + prompt settings), the critic and the optimizer state."""
         import torch
 
-        folder = Path(folder)
-        self.model.save_pretrained(str(folder))
-        self.tokenizer.save_pretrained(str(folder))
-        save_prompt_settings(folder, self.format)
+        folder = self.save_policy(folder)
         if self.value_head is not None:
             torch.save({"head": self.value_head.state_dict(),
                         "model": (self.critic_model.state_dict()
                                   if self.critic_model is not None else None)},
                        folder / _CRITIC_FILE)
-        torch.save(self.optimizer.state_dict(), folder / _OPTIMIZER_FILE)
         return folder
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from collections.abc import Sequence
@@ -29,19 +28,11 @@ _TABLE = ("iteration", "env_steps", "rollout/success", "eval/success_rate", "rew
           "train/entropy")
 
 
-def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    return columns
-
-
 def write_metrics(out: Path, rows: Sequence[dict[str, Any]]) -> None:
     """All rows to ``metrics.csv``; rows not yet logged to TensorBoard (``tb/``), if installed."""
-    with open(out / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=_columns(rows))
-        writer.writeheader()
-        writer.writerows(rows)
+    from agentgym.suites import write_csv
+
+    write_csv(rows, out / "metrics.csv")
     try:
         from torch.utils.tensorboard import SummaryWriter
     except Exception:  # tensorboard is optional

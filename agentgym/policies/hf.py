@@ -292,7 +292,7 @@ class HFPolicy:
         self.eos_ids = eos_ids(self.tokenizer, self.model.generation_config.eos_token_id)
         self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
                        else min(self.eos_ids))
-        self._rng_state = _seeded_rng_state(seed, self.device)
+        self.reseed(seed)
 
     # --- prompts -------------------------------------------------------------------------------
 

@@ -1,0 +1,58 @@
+"""What the RL trainers share about the policy they train: loading it, saving it, its optimizer.
+
+:class:`PolicyModelTrainer` loads a causal-LM checkpoint in float32 on the configured device
+(autocast to bfloat16 on cuda by default), with its tokenizer and the prompt format it acts with;
+:meth:`~PolicyModelTrainer.save_policy` writes a folder that loads back as a policy
+(``policy=hf policy.path=...``) and as a trainer that continues with the same optimizer state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentgym.policies.hf import resolve_device
+from agentgym.prompts import checkpoint_format, save_prompt_settings
+
+__all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer"]
+
+OPTIMIZER_FILE = "optimizer.pt"
+"""The optimizer state saved next to a trained policy."""
+
+
+class PolicyModelTrainer:
+    """Base of the trainers that update a policy model (PPO, online DPO)."""
+
+    def _load_policy(self, model_path: str | Path, device: str, dtype: str) -> None:
+        """Set ``model_path``, ``device``, ``autocast_dtype``, ``tokenizer``, ``format``,
+        ``pad_id`` and ``model`` (float32 weights, train mode)."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.model_path = str(model_path)
+        device, dtype = resolve_device(device, dtype)
+        self.device, self.autocast_dtype = torch.device(device), getattr(torch, dtype)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.format = checkpoint_format(self.model_path)
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else self.tokenizer.eos_token_id)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            self.model_path, dtype=torch.float32).to(self.device)
+
+    def _restore_optimizer(self) -> None:
+        """Load ``self.optimizer``'s state when the checkpoint was saved by a trainer."""
+        import torch
+
+        saved = Path(self.model_path) / OPTIMIZER_FILE
+        if saved.exists():
+            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+
+    def save_policy(self, folder: str | Path) -> Path:
+        """The policy (HF folder + prompt settings) and the optimizer state."""
+        import torch
+
+        folder = Path(folder)
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        save_prompt_settings(folder, self.format)
+        torch.save(self.optimizer.state_dict(), folder / OPTIMIZER_FILE)
+        return folder
