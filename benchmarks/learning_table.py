@@ -10,16 +10,21 @@ markdown table::
         --seeds 0 1 2 --jobs 2 --out benchmarks/results/learning_table.json
 
 Each run's curves are in ``<dir>/<method>-s<seed>/report.md``. ``--jobs 2`` runs two
-experiments at a time with one torch thread each (2 cores). Rerunning resumes every run.
+experiments at a time with one torch thread each (2 cores). Rerunning resumes every run, and
+the JSON file is rewritten after each run: rows already in it for the same start (same weights'
+sha256) are kept and not run again, so a table can be finished over several sessions or
+machines from a committed start checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,6 +116,43 @@ def _best_of_n(seed: int, args) -> dict | None:
             "success": overall["success_rate"]}
 
 
+def _start_sha(start: str) -> str:
+    """sha256 of the start's weights: rows of another start are never mixed into a table."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(start).glob("*.safetensors")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class _Table:
+    """The JSON file, rewritten after every finished run (keeps earlier sessions' rows)."""
+
+    def __init__(self, args, sha: str) -> None:
+        self.path, self.lock = Path(args.out), threading.Lock()
+        self.data = {"start": str(args.start), "start_sha256": sha,
+                     "iterations": args.iterations, "eval_episodes": args.eval_episodes,
+                     "start_eval": None, "runs": []}
+        if self.path.exists():
+            old = json.loads(self.path.read_text())
+            if old.get("start_sha256") == sha and old.get("iterations") == args.iterations:
+                self.data.update(start_eval=old.get("start_eval"), runs=old.get("runs", []))
+
+    def done(self, method: str, seed: int) -> dict | None:
+        return next((r for r in self.data["runs"] if r["method"] == method
+                     and r["seed"] == seed and r.get("success") is not None), None)
+
+    def add(self, row: dict) -> None:
+        with self.lock:
+            runs = self.data["runs"]
+            runs[:] = [r for r in runs if (r["method"], r["seed"]) != (row["method"], row["seed"])]
+            runs.append(row)
+            self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", required=True, help="the behaviour-cloning checkpoint")
@@ -121,24 +163,35 @@ def main() -> None:
                         help="valid_unseen tasks per evaluation (null: all 134)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-best-of-n", action="store_true")
+    parser.add_argument("--best-of-n-seeds", type=int, nargs="*", default=None,
+                        help="seeds whose AgentPRM ranks best-of-4 (default: all; none: skip)")
     parser.add_argument("--dir", default="runs/learning_table")
     parser.add_argument("--out", default="benchmarks/results/learning_table.json")
     parser.add_argument("override", nargs="*", help="more overrides for every run")
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
-    start = _start_eval(args)
+    table = _Table(args, _start_sha(args.start))
+    if table.data["start_eval"] is None:
+        table.data["start_eval"] = _start_eval(args)
+        table.save()
+    start = table.data["start_eval"]
+
+    def run(job: tuple[str, int]) -> None:
+        if not table.done(*job):
+            table.add(_run(*job, args))
+
     jobs = [(m, s) for s in args.seeds for m in args.methods]
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(lambda job: _run(*job, args), jobs))
-    if not args.no_best_of_n:
-        rows += [r for r in (_best_of_n(seed, args) for seed in args.seeds) if r]
-    table = {"start": str(args.start), "start_eval": start, "iterations": args.iterations,
-             "eval_episodes": args.eval_episodes, "runs": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(table, indent=2) + "\n")
+        list(pool.map(run, jobs))
+    best_seeds = args.seeds if args.best_of_n_seeds is None else args.best_of_n_seeds
+    for seed in best_seeds:
+        if not table.done("Best-of-4(start, AgentPRM)", seed):
+            row = _best_of_n(seed, args)
+            if row:
+                table.add(row)
     print(f"BC (start): {start['eval/success_rate']:.3f}")
-    for method in [*args.methods, "Best-of-4(start, AgentPRM)"]:
+    rows = table.data["runs"]
+    for method in [*METHODS, "Best-of-4(start, AgentPRM)"]:
         got = [r["success"] for r in rows if r["method"] == method and r.get("success") is not None]
         if got:
             mean = sum(got) / len(got)

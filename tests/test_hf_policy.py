@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from agentgym.errors import ConfigError
-from agentgym.policies.hf import HFPolicy, HFPolicyConfig, _stopping_criteria_class
+from agentgym.policies.hf import (
+    HFPolicy,
+    HFPolicyConfig,
+    _stopping_criteria_class,
+    fit_prompt,
+    render_prompt,
+)
 from agentgym.prompts import ReActFormat
 from agentgym.types import ActionOutput, AgentInput, Turn
 from logprob_check import teacher_forced
@@ -137,6 +143,29 @@ def test_long_prompts_drop_old_turns_first(policy: HFPolicy) -> None:
         assert cut and ids == policy._render(inp, 0)[-10:]
     finally:
         policy.max_prompt_tokens = saved
+
+
+@pytest.mark.parametrize("style", ["chat", "inline"])
+def test_prompt_search_keeps_the_most_turns_that_fit(policy: HFPolicy, style: str) -> None:
+    """The galloping search returns what dropping one turn at a time returns, for every budget
+    (turns of very uneven length, so the first guess is often wrong in both directions)."""
+    inp = _inputs()[1]
+    inp.history = [Turn(observation="room " + "with a long shelf " * (1 + (7 * i) % 11),
+                        action=f"go to shelf {i}") for i in range(12)]
+    fmt = ReActFormat(history_style=style, history_turns=10)
+    tok = policy.tokenizer
+
+    def linear(budget: int) -> tuple[list[int], bool]:
+        for turns in range(10, -1, -1):
+            ids = render_prompt(tok, fmt.with_history(turns).messages(inp))
+            if len(ids) <= budget:
+                return ids, turns < 10
+        return ids[-budget:], True
+
+    sizes = [len(render_prompt(tok, fmt.with_history(t).messages(inp))) for t in range(11)]
+    budgets = sorted({b for n in sizes for b in (n - 1, n, n + 1)} | {5, 10_000})
+    for budget in budgets:
+        assert fit_prompt(tok, fmt, inp, budget) == linear(budget), budget
 
 
 def test_without_chat_template_the_prompt_is_plain_text(tiny_checkpoint: Path) -> None:

@@ -12,8 +12,8 @@ torch and transformers are imported when a policy is built, never when agentgym 
 from __future__ import annotations
 
 import dataclasses
-
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,23 +132,44 @@ def fit_prompt(
 ) -> tuple[list[int], bool]:
     """Prompt ids for ``inp`` in at most ``max_prompt_tokens`` tokens, and whether it was cut.
 
-    Drops the oldest history turns until the prompt fits; if even no history is too long, keeps
-    the last ``max_prompt_tokens`` tokens.
+    Keeps the most history turns that fit (dropping the oldest); if even no history is too long,
+    keeps the last ``max_prompt_tokens`` tokens. A prompt's length grows with the turns it shows,
+    so the search guesses the count from the full prompt's excess, then gallops and bisects:
+    about three renders instead of one per dropped turn.
     """
+    rendered: dict[int, list[int]] = {}
 
-    def render(turns: int) -> list[int]:
-        return _render_turns(tokenizer, fmt, inp, turns)
+    def fits(turns: int) -> bool:
+        if turns not in rendered:
+            rendered[turns] = _render_turns(tokenizer, fmt, inp, turns)
+        return len(rendered[turns]) <= max_prompt_tokens
 
     wanted = min(fmt.history_turns, len(inp.history))
-    turns = wanted
-    ids = render(turns)
-    while len(ids) > max_prompt_tokens and turns > 0:
-        turns -= 1
-        ids = render(turns)
-    if len(ids) > max_prompt_tokens:
+    if fits(wanted):
+        return rendered[wanted], False
+    if wanted == 0 or not fits(0):
+        ids = rendered[0]
         log.warning("prompt of %d tokens cut to its last %d", len(ids), max_prompt_tokens)
         return ids[-max_prompt_tokens:], True
-    return ids, turns < wanted
+    # fits(0) and not fits(wanted): find the largest count that fits. First guess: drop turns in
+    # proportion to the excess, as if every turn were as long as the average one.
+    per_turn = max(1.0, (len(rendered[wanted]) - len(rendered[0])) / wanted)
+    excess = len(rendered[wanted]) - max_prompt_tokens
+    guess = min(wanted - 1, max(0, wanted - math.ceil(excess / per_turn)))
+    if fits(guess):  # gallop up from the guess: lo fits, hi does not
+        lo, step, hi = guess, 1, wanted
+        while lo + step < hi and fits(lo + step):
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
+    else:  # gallop down
+        hi, step, lo = guess, 1, 0
+        while hi - step > lo and not fits(hi - step):
+            hi, step = hi - step, step * 2
+        lo = max(lo, hi - step)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return rendered[lo], True
 
 
 class AnswerEnd:
@@ -444,12 +465,12 @@ def answer_trie(tokenizer, fmt: ReActFormat, actions: Sequence[str], eos_id: int
     actions. What ``constrain=admissible`` decodes along, and what trainers renormalise over."""
     if not actions:
         return None
+    texts = list(dict.fromkeys(t for a in actions for t in (a, fmt.render_action(a))))
     trie: dict = {}
-    for action in actions:
-        for text in {action, fmt.render_action(action)}:
-            node = trie
-            for t in tokenizer(text, add_special_tokens=False)["input_ids"] + [eos_id]:
-                node = node.setdefault(t, {})
+    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:  # one batched call
+        node = trie
+        for t in [*ids, eos_id]:
+            node = node.setdefault(t, {})
     return trie
 
 
