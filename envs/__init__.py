@@ -27,6 +27,10 @@ BUILTIN: dict[str, dict] = {
         "entry_point": "agentgym.envs.household.env:HouseholdEnv",
         "max_episode_steps": 50,
     },
+    "agentgym/WebShop-v0": {
+        "entry_point": "agentgym.envs.web.env:WebShopEnv",
+        "max_episode_steps": 30,
+    },
 }
 
 for _id, _kw in BUILTIN.items():
