@@ -210,6 +210,7 @@ class ChecklistReward(LearnedRewarder):
     kind = "checklist"
     config_class = ChecklistConfig
     num_labels = 3
+    trained_with = ("source", "max_items")  # the items it learned to judge
 
     def __init__(self, *, generator=None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -3,8 +3,11 @@
 :func:`build_preference_set` walks states of an env that has an oracle: the states along the
 oracle's own episodes and, when a policy is given, along the policy's episodes too. At each state
 the *chosen* action is the oracle's and the *rejected* ones are up to ``alternatives`` other
-admissible actions, drawn at random (seeded). :func:`evaluate_rewarder` scores every candidate
-in its state's full context and reports, as WebRewardBench does:
+admissible actions, drawn at random (seeded). Where a state lists no admissible actions (an open
+action space, e.g. the web), they are drawn from the env's ``info["candidate_actions"]`` for
+that state (plausible actions on the page: its links, buttons, boxes and options).
+:func:`evaluate_rewarder` scores every candidate in its state's full context and reports, as
+WebRewardBench does:
 
 * **MRR** - mean over states of ``1 / rank`` of the chosen action among all candidates
   (ties count against the chosen one: a rewarder that gives every action the same score gets
@@ -43,7 +46,8 @@ __all__ = [
 
 @dataclass
 class PreferenceItem:
-    """One state: the oracle's action (chosen) against other admissible ones (rejected)."""
+    """One state: the oracle's action (chosen) against other admissible or candidate ones
+    (rejected)."""
 
     input: AgentInput
     chosen: str
@@ -86,7 +90,9 @@ def build_preference_set(
         episodes: Episodes per source, seeded ``seed, seed + 1, ...``.
         env_kwargs: The env's constructor arguments (e.g. ``{"split": "valid_unseen"}``).
         policy: Also take states along this policy's episodes.
-        alternatives: Rejected actions per state (fewer where fewer are admissible).
+        alternatives: Rejected actions per state (fewer where fewer are admissible). They come
+            from the state's admissible actions or, where there are none, from the env's
+            ``info["candidate_actions"]`` for the state; never the oracle's action.
         rollout_config: :class:`~agentgym.rollout.RolloutConfig` of the rollouts.
     """
     from agentgym.rollout import RolloutConfig, rollout
@@ -104,7 +110,7 @@ def build_preference_set(
         for traj in trajs:
             for i, step in enumerate(traj.steps):
                 chosen = step.meta.get("oracle_action")
-                others = sorted(set(step.observation.get("admissible_actions", ())) - {chosen})
+                others = sorted(set(_state_actions(traj, i)) - {chosen})
                 if not chosen or not others:
                     continue
                 picked = rng.choice(len(others), size=min(alternatives, len(others)),
@@ -116,8 +122,31 @@ def build_preference_set(
             episode += 1
     if not items:
         raise ConfigError("env", f"{env_id} gave no state with an oracle action and an "
-                          "alternative.", "use an env with an oracle and admissible actions.")
+                          "alternative.", "use an env with an oracle and admissible actions "
+                          "(or info['candidate_actions'] where the action space is open).")
     return items
+
+
+def _state_actions(traj: Trajectory, i: int) -> list[str]:
+    """The actions to draw alternatives from in the state of step ``i``: its admissible actions,
+    else the env's ``info["candidate_actions"]`` there (the info of step ``i - 1``; for the first
+    state, that of a reset with the trajectory's seed)."""
+    admissible = list(traj.steps[i].observation.get("admissible_actions", ()))
+    if admissible:
+        return admissible
+    info = traj.steps[i - 1].info if i else _reset_info(traj)
+    return [str(a) for a in info.get("candidate_actions", ())]
+
+
+def _reset_info(traj: Trajectory) -> dict[str, Any]:
+    """``info`` of the trajectory's env reset with its seed (the rollout keeps no reset info)."""
+    from agentgym.registration import make
+
+    env = make(traj.env_id, **traj.env_kwargs)
+    try:
+        return env.reset(seed=traj.seed)[1]
+    finally:
+        env.close()
 
 
 def _candidate_scores(rewarder, items: list[PreferenceItem], actions: list[str]) -> np.ndarray:

@@ -51,7 +51,11 @@ def test_first_observation_shows_the_instruction_and_a_search_box(text_env) -> N
     assert obs["text"].startswith("URL: /\n")
     assert f"Instruction: {obs['goal']}" in obs["text"]
     assert "searchbox 'Search for products'" in obs["text"]
-    assert info["subgoals"][0] == "search" and info["subgoals"][-1] == "buy"
+    task = text_env.unwrapped.task.task
+    first = info["subgoals"][0]
+    assert first.startswith("Search for ") and task.product_type in first
+    assert info["subgoals"][-1] == "Buy the product"
+    assert info["subgoals"][2:-1] == [f"Choose {g}: {v}" for g, v in task.options.items()]
     assert info["expert_action"].startswith("fill(")
 
 

@@ -11,9 +11,9 @@ import numpy as np
 
 from agentgym.env import TextEnv
 from agentgym.envs.web.actions import Action, parse_action
-from agentgym.envs.web.oracle import expert_action
+from agentgym.envs.web.oracle import expert_action, parse_tree
 from agentgym.envs.web.shop.app import SessionState, ShopApp
-from agentgym.envs.web.shop.catalog import Catalog, generate_catalog
+from agentgym.envs.web.shop.catalog import Catalog, generate_catalog, noun_phrase
 from agentgym.envs.web.shop.tasks import (
     N_TEST,
     WebTask,
@@ -25,7 +25,8 @@ from agentgym.envs.web.shop.tasks import (
 from agentgym.errors import ConfigError, closest
 from agentgym.task import Outcome, Task, TaskSpec, Verdict
 
-__all__ = ["WebShopEnv", "WebShopTask", "WebState", "shop_app"]
+__all__ = ["WebShopEnv", "WebShopTask", "WebState", "candidate_actions", "checklist_items",
+           "shop_app"]
 
 BACKENDS = ("text", "browser")
 #: The origin the text backend pretends to be on (no server is needed without a browser).
@@ -42,6 +43,42 @@ def shop_app(*, catalog_size: int = 1200, catalog_seed: int = 0) -> ShopApp:
         if key not in _SHOPS:
             _SHOPS[key] = ShopApp(generate_catalog(n=catalog_size, seed=catalog_seed))
         return _SHOPS[key]
+
+
+def checklist_items(task: WebTask) -> dict[str, str]:
+    """The task's subgoals in plain English, as a checklist judge reads them.
+
+    Keyed by the names :func:`~agentgym.envs.web.shop.tasks.subgoals_done` tracks, in their
+    order: ``search`` -> "Search for <the goal's noun phrase>", ``open`` -> "Open a product that
+    matches", ``option:<group>`` -> "Choose <group>: <value>", ``buy`` -> "Buy the product".
+    """
+    items = {"search": f"Search for {noun_phrase(task.product_type, task.attributes)}",
+             "open": "Open a product that matches", "buy": "Buy the product"}
+    items.update({f"option:{group}": f"Choose {group}: {value}"
+                  for group, value in task.options.items()})
+    return {name: items[name] for name in subgoal_names(task)}
+
+
+def candidate_actions(text: str) -> list[str]:
+    """Plausible actions on the page showing ``text``, in page order (no duplicates).
+
+    A click on every link and button, ``press(<box>, 'Enter')`` for every search box or text
+    box and a ``select_option`` for every option of every combobox: the alternatives of an open
+    action space (e.g. the rejected actions of :mod:`agentgym.rewards.prm_eval`). Filling a box
+    is left out: its text cannot be guessed from the page.
+    """
+    out: list[str] = []
+    box = None  # the combobox whose options follow (a combobox shows only its options)
+    for line in parse_tree(text):
+        if line.role == "option" and box is not None:
+            out.append(f"select_option('{box}', {line.name!r})")
+            continue
+        box = line.id if line.role == "combobox" else None
+        if line.role in ("link", "button"):
+            out.append(f"click('{line.id}')")
+        elif line.role in ("searchbox", "textbox"):
+            out.append(f"press('{line.id}', 'Enter')")
+    return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -164,7 +201,7 @@ class WebShopTask(Task[WebState]):
         state = self._observe(version=0)
         return TaskSpec(goal=self.task.instruction, state=state, text=state.text,
                         task_id=self.task.task_id, task_type=self.task.product_type,
-                        subgoals=subgoal_names(self.task))
+                        subgoals=list(checklist_items(self.task).values()))
 
     def admissible(self, state: WebState) -> list[str]:
         return []  # an open action space (agentgym.envs.web.actions.ACTION_HELP)
@@ -186,8 +223,9 @@ class WebShopTask(Task[WebState]):
         return Outcome(state=after, text=after.text, valid=not error, error=error)
 
     def validate(self, before: WebState, after: WebState) -> Verdict:
+        items = checklist_items(self.task)
         done = subgoals_done(self.task, self.catalog, after.session)
-        reached = [name for name, ok in done.items() if ok]
+        reached = [items[name] for name, ok in done.items() if ok]
         bought = after.session.purchase is not None
         if bought and before.session.purchase is None:
             reward, _ = score_purchase(self.task, self.catalog, after.session.purchase)
@@ -204,7 +242,9 @@ class WebShopTask(Task[WebState]):
         return expert_action(self.task, self.catalog, state.url, state.text, state.session)
 
     def describe(self, state: WebState) -> dict[str, Any]:
-        facts: dict[str, Any] = {"url": state.url, "backend": self.backend_name}
+        over = state.session.done or state.answer is not None
+        facts: dict[str, Any] = {"url": state.url, "backend": self.backend_name,
+                                 "candidate_actions": [] if over else candidate_actions(state.text)}
         if state.session.purchase is not None:
             reward, parts = score_purchase(self.task, self.catalog, state.session.purchase)
             facts["purchase"] = {"items": [[pid, dict(opts)] for pid, opts
@@ -285,8 +325,12 @@ class WebShopEnv(TextEnv):
 
     One term, ``purchase``, paid when something is bought: WebShop's score (type match x share
     of the goal's attributes, options and price bound met; see
-    :func:`~agentgym.envs.web.shop.tasks.score_purchase`). ``info["purchase"]`` has its parts;
-    ``info["subgoals_done"]`` tracks search / open / each option / buy for checklist rewards.
+    :func:`~agentgym.envs.web.shop.tasks.score_purchase`). ``info["purchase"]`` has its parts.
+    For checklist rewards, ``info["subgoals"]`` is the task's checklist in plain English
+    (:func:`checklist_items`: "Search for ...", "Open a product that matches", "Choose <group>:
+    <value>" per goal option, "Buy the product") and ``info["subgoals_done"]`` the items reached
+    so far (same strings). ``info["candidate_actions"]`` lists plausible actions on the page
+    (:func:`candidate_actions`; empty once the episode is over).
 
     ## Episode end
 
