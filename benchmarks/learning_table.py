@@ -19,6 +19,7 @@ machines from a committed start checkpoint.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -68,8 +69,60 @@ def _run(method: str, seed: int, args) -> dict:
     if proc.returncode == 0 and result.exists():
         final = json.loads(result.read_text())["final"]
         row.update(success=final.get("eval/success_rate"), env_steps=final.get("env_steps"),
-                   rollout_success=final.get("rollout/success"))
+                   rollout_success=final.get("rollout/success"),
+                   success_ci=[final.get("eval/success_low"), final.get("eval/success_high")],
+                   curve=_curve(out))
     return row
+
+
+def _curve(run: Path) -> list[float]:
+    """Rollout success of each iteration of a run (its training curve), from metrics.csv."""
+    path = run / "metrics.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [float(r["rollout/success"]) for r in csv.DictReader(f) if r.get("rollout/success")]
+
+
+def _report(table: _Table, png: Path) -> str:
+    """The markdown table (mean over seeds and each seed's figure) and the curves' PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, start = table.data["runs"], table.data["start_eval"]
+    for row in rows:  # rows of an older version of this script: read the curve if it is here
+        if not row.get("curve") and row.get("run"):
+            row["curve"] = _curve(Path(row["run"]))
+    lines = ["| method | seeds | success on valid_unseen (mean) | per seed | env steps (mean) |",
+             "|---|---|---|---|---|",
+             f"| BC start | - | {start['eval/success_rate']:.3f} | - | 0 |"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for method in [*METHODS, "Best-of-4(start, AgentPRM)"]:
+        done = sorted((r for r in rows if r["method"] == method and r.get("success") is not None),
+                      key=lambda r: r["seed"])
+        if not done:
+            continue
+        mean = sum(r["success"] for r in done) / len(done)
+        seeds = ", ".join(f"{r['success']:.3f} (s{r['seed']})" for r in done)
+        steps = [r["env_steps"] for r in done if r.get("env_steps")]
+        steps_text = f"{sum(steps) / len(steps):,.0f}" if steps else "-"
+        lines.append(f"| {method} | {len(done)} | {mean:.3f} | {seeds} | {steps_text} |")
+        curves = [r["curve"] for r in done if r.get("curve")]
+        if curves:
+            n = min(len(c) for c in curves)
+            ax.plot(range(1, n + 1), [sum(c[i] for c in curves) / len(curves) for i in range(n)],
+                    marker="o", label=f"{method} ({len(curves)} seeds)")
+    ax.set_xlabel("iteration (32 episodes each)")
+    ax.set_ylabel("rollout success (train split)")
+    ax.axhline(start["eval/success_rate"], color="grey", linestyle=":", label="BC start (eval)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    table.save()
+    return "\n".join(lines)
 
 
 def _start_eval(args) -> dict:
@@ -167,10 +220,15 @@ def main() -> None:
                         help="seeds whose AgentPRM ranks best-of-4 (default: all; none: skip)")
     parser.add_argument("--dir", default="runs/learning_table")
     parser.add_argument("--out", default="benchmarks/results/learning_table.json")
+    parser.add_argument("--report", metavar="PNG",
+                        help="run nothing: print the markdown table of --out and plot its curves")
     parser.add_argument("override", nargs="*", help="more overrides for every run")
     args = parser.parse_args()
-    Path(args.dir).mkdir(parents=True, exist_ok=True)
     table = _Table(args, _start_sha(args.start))
+    if args.report:
+        print(_report(table, Path(args.report)))
+        return
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
     if table.data["start_eval"] is None:
         table.data["start_eval"] = _start_eval(args)
         table.save()
