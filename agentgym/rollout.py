@@ -338,6 +338,7 @@ class RolloutEngine:
             last_action_error=obs["last_action_error"],
             expert_action=run.info.get("expert_action"),
             expert_thought=run.info.get("expert_thought"),
+            candidate_actions=list(run.info.get("candidate_actions", ())),
         )
 
     @staticmethod

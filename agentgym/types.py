@@ -37,6 +37,9 @@ class AgentInput:
         expert_action: The env oracle's next action, where the env has one (used by
             :class:`~agentgym.policies.OraclePolicy`; learned policies must ignore it).
         expert_thought: The oracle's reason for ``expert_action``, where the env gives one.
+        candidate_actions: Plausible actions where the action space is open and
+            ``admissible_actions`` is empty (``info["candidate_actions"]``, e.g. the web shop's
+            clickable elements); what :class:`~agentgym.policies.NoisyExpert` explores with.
     """
 
     env_id: str
@@ -47,6 +50,7 @@ class AgentInput:
     last_action_error: str = ""
     expert_action: str | None = None
     expert_thought: str | None = None
+    candidate_actions: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)

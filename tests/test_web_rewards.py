@@ -6,7 +6,6 @@ All on the real ``agentgym/WebShop-v0`` (text backend) and a tiny judge built he
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,11 @@ from agentgym.cli import main
 from agentgym.env import restore_env
 from agentgym.envs.web.env import candidate_actions
 from agentgym.policies.base import OraclePolicy
+from agentgym.policies.noisy import NoisyExpert
 from agentgym.registration import make
 from agentgym.rewards.checklist import ChecklistReward, checklist_labels, checklist_reward
 from agentgym.rewards.prm_eval import build_preference_set, evaluate_rewarder
 from agentgym.rollout import RolloutConfig, rollout
-from agentgym.types import ActionOutput
 
 WEB = "agentgym/WebShop-v0"
 #: A judge small enough to fit on one CPU thread in seconds; long enough for a whole page.
@@ -30,29 +29,13 @@ JUDGE_MODEL = {"tiny": {"hidden_size": 64, "layers": 1, "heads": 2, "intermediat
 MAX_ITEMS = 6
 
 
-class _NoisyOracle:
-    """The oracle, acting a random other action of the page with probability ``epsilon``."""
-
-    def __init__(self, *, epsilon: float, seed: int) -> None:
-        self.oracle, self.epsilon, self.rng = OraclePolicy(), epsilon, random.Random(seed)
-
-    def act(self, batch):
-        outputs = self.oracle.act(batch)
-        for k, (inp, out) in enumerate(zip(batch, outputs)):
-            others = [a for a in candidate_actions(inp.observation) if a != out.action]
-            if others and self.rng.random() < self.epsilon:
-                action = self.rng.choice(others)
-                outputs[k] = ActionOutput(text=action, action=action, meta={"explore": True})
-        return outputs
-
-
 @pytest.fixture(scope="module")
 def web_episodes():
     """Oracle episodes (won) and noisy-oracle ones (some won, some not) on the train split."""
     config = RolloutConfig(num_envs=6, progress=False, max_episode_steps=10)
     kwargs = {"split": "train"}
     good = rollout(WEB, OraclePolicy(), episodes=3, env_kwargs=kwargs, config=config)
-    noisy = rollout(WEB, _NoisyOracle(epsilon=0.3, seed=0), episodes=6, seed=100,
+    noisy = rollout(WEB, NoisyExpert(OraclePolicy(), epsilon=0.3, seed=0), episodes=6, seed=100,
                     env_kwargs=kwargs, config=config)
     return good, noisy
 
@@ -144,7 +127,7 @@ class _KnowsTheOracle:
 
 def test_prm_eval_takes_web_alternatives_from_candidate_actions():
     items = build_preference_set(WEB, episodes=2, env_kwargs={"split": "test"}, alternatives=3,
-                                 policy=_NoisyOracle(epsilon=0.5, seed=1),
+                                 policy=NoisyExpert(OraclePolicy(), epsilon=0.5, seed=1),
                                  rollout_config=RolloutConfig(num_envs=2, progress=False,
                                                               max_episode_steps=10))
     assert {it.source for it in items} == {"expert", "policy"}

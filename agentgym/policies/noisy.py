@@ -2,8 +2,9 @@
 
 Behaviour cloning only ever sees the expert's own states, so a cloned policy that makes one
 mistake lands somewhere it never saw. :class:`NoisyExpert` wraps any expert: at each step, with
-probability ``epsilon``, it acts a random admissible action instead of the expert's, and the
-expert then carries on from wherever that led. The episodes hold the expert's recoveries from
+probability ``epsilon``, it acts a random admissible action instead of the expert's (where the
+action space is open, a random one of the env's ``candidate_actions``), and the expert then
+carries on from wherever that led. The episodes hold the expert's recoveries from
 mistakes. A noisy step is marked ``meta["explore"] = True`` (kept in the trajectory's
 :attr:`~agentgym.types.Step.meta`) with the expert's own choice in ``meta["expert_action"]``;
 :mod:`agentgym.trainers.sft` never trains on marked steps (they stay in the history as context).
@@ -48,7 +49,8 @@ class NoisyExpert:
         outputs = self.policy.act(batch)
         for k, (inp, out) in enumerate(zip(batch, outputs)):
             rng = random.Random(self._seed_of(inp))
-            others = sorted(set(inp.admissible_actions) - {out.action})
+            pool = inp.admissible_actions or inp.candidate_actions
+            others = sorted(set(pool) - {out.action})
             if others and rng.random() < self.epsilon:
                 action = rng.choice(others)
                 outputs[k] = ActionOutput(text=action, action=action, meta={
