@@ -92,9 +92,13 @@ def _report(table: _Table, png: Path) -> str:
     import matplotlib.pyplot as plt
 
     rows, start = table.data["runs"], table.data["start_eval"]
-    for row in rows:  # rows of an older version of this script: read the curve if it is here
+    for row in rows:  # rows of an older version of this script: read what is still there
+        result = Path(row.get("run", "")) / "result.json"
         if not row.get("curve") and row.get("run"):
             row["curve"] = _curve(Path(row["run"]))
+        if not row.get("success_ci") and result.is_file():
+            final = json.loads(result.read_text())["final"]
+            row["success_ci"] = [final.get("eval/success_low"), final.get("eval/success_high")]
     lines = ["| method | seeds | success on valid_unseen (mean) | per seed | env steps (mean) |",
              "|---|---|---|---|---|",
              f"| BC start | - | {start['eval/success_rate']:.3f} | - | 0 |"]
