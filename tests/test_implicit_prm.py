@@ -122,7 +122,9 @@ def test_save_load_round_trip(fitted, trajectories, tmp_path):
         np.testing.assert_array_equal(a, b)
     renamed = ImplicitPRM(path=str(path), beta=0.1, name="prime")
     assert renamed.name == "prime" and renamed.config.beta == 0.1
-    np.testing.assert_allclose(renamed.score(trajectories[:1])[0], 2 * before[0], atol=1e-12)
+    # Same batch as `before` (another batch pads differently: float32 differs at 1e-7).
+    for a, b in zip(renamed.score(trajectories), before):
+        np.testing.assert_allclose(a, 2 * b, atol=1e-12)
 
 
 def test_reads_what_hf_policy_reads(ref_path, trajectories, tmp_path):
