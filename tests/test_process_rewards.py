@@ -165,7 +165,7 @@ def test_inverseprm_separates_expert_from_random_transitions(tmp_path):
     randoms = rollout("agentgym/Household-v0", RandomPolicy(seed=0), episodes=50, seed=1000,
                       config=RolloutConfig(num_envs=16, progress=False, max_episode_steps=12),
                       env_kwargs=kw)
-    irl = InversePRM(model=MODEL, fit=_fit(epochs=10, batch_size=4))
+    irl = InversePRM(model=MODEL, fit=_fit(epochs=14, batch_size=4))
     irl.fit(demos[:36], randoms[:36], policy=RandomPolicy(seed=3))
     # a' from the policy, as in training, for both held-out sets.
     expert = irl.score(demos[36:], policy=RandomPolicy(seed=7))
