@@ -227,11 +227,9 @@ class WebShopTask(Task[WebState]):
         done = subgoals_done(self.task, self.catalog, after.session)
         reached = [items[name] for name, ok in done.items() if ok]
         bought = after.session.purchase is not None
-        if bought and before.session.purchase is None:
-            reward, _ = score_purchase(self.task, self.catalog, after.session.purchase)
-        else:
-            reward = 0.0
-        won = bought and score_purchase(self.task, self.catalog, after.session.purchase)[0] >= 1.0
+        score = score_purchase(self.task, self.catalog, after.session.purchase)[0] if bought else 0.0
+        won = score >= 1.0
+        reward = score if bought and before.session.purchase is None else 0.0  # paid once
         lost = (bought and not won) or after.answer is not None
         return Verdict(won=won, lost=lost, reward_terms={"purchase": reward},
                        subgoals_done=reached)

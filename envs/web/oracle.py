@@ -32,8 +32,10 @@ class TreeLine:
     value: str
 
 
-def parse_tree(text: str) -> list[TreeLine]:
-    """The lines of ``text`` that carry an element id, in page order."""
+@lru_cache(maxsize=64)
+def parse_tree(text: str) -> tuple[TreeLine, ...]:
+    """The lines of ``text`` that carry an element id, in page order (cached: the env's oracle
+    and its ``candidate_actions`` read the same page every step)."""
     out = []
     for line in text.splitlines():
         match = _LINE.match(line)
@@ -43,14 +45,14 @@ def parse_tree(text: str) -> list[TreeLine]:
         if _VALUE in rest:
             rest, value = rest.rsplit(_VALUE, 1)
         out.append(TreeLine(match.group("id"), match.group("role"), rest, value))
-    return out
+    return tuple(out)
 
 
-def _find(lines: list[TreeLine], role: str, name: str) -> TreeLine | None:
+def _find(lines: tuple[TreeLine, ...], role: str, name: str) -> TreeLine | None:
     return next((ln for ln in lines if ln.role == role and ln.name == name), None)
 
 
-def _item_action(lines: list[TreeLine], task: WebTask, query: dict[str, list[str]]) -> str | None:
+def _item_action(lines: tuple[TreeLine, ...], task: WebTask, query: dict[str, list[str]]) -> str | None:
     """On a fully matching product's page: back to the overview, each goal option, then buy."""
     if query.get("tab", ["overview"])[0] != "overview":
         back = _find(lines, "link", "< Prev")

@@ -23,15 +23,23 @@ import itertools
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Union
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from agentgym.envs.web.shop.catalog import Catalog, Product
 from agentgym.envs.web.shop.html import Node, h, render_page
 from agentgym.envs.web.shop.search import SearchIndex
+from agentgym.envs.web.shop.session import (
+    CartEvent,
+    Event,
+    Options,
+    PurchaseEvent,
+    SearchEvent,
+    SessionState,
+    ViewEvent,
+    SessionLog,
+)
 from agentgym.errors import AgentGymError, ConfigError
 
 __all__ = [
@@ -42,7 +50,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Response = tuple[int, dict[str, str], bytes]
-Options = dict[str, str]
 #: Sort orders of the results page: value → label.
 SORTS: dict[str, str] = {
     "relevance": "Relevance", "price_asc": "Price: low to high", "price_desc": "Price: high to low",
@@ -52,80 +59,6 @@ TABS = ("description", "features", "reviews")
 _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGE = re.compile(r"[1-9][0-9]{0,5}")
 _MAX_QUERY = 500
-
-
-@dataclass(frozen=True)
-class SearchEvent:
-    """A results page was shown: the query, page, sort and the product ids on that page."""
-
-    query: str
-    page: int
-    sort: str
-    pids: tuple[str, ...]
-    total: int
-    kind: str = field(default="search", init=False)
-
-
-@dataclass(frozen=True)
-class ViewEvent:
-    """An item page was shown: ``tab`` is ``'overview'`` or one of :data:`TABS`."""
-
-    pid: str
-    tab: str
-    options: Options
-    kind: str = field(default="view", init=False)
-
-
-@dataclass(frozen=True)
-class CartEvent:
-    """A product (with the chosen options) went into the cart."""
-
-    pid: str
-    options: Options
-    kind: str = field(default="cart", init=False)
-
-
-@dataclass(frozen=True)
-class PurchaseEvent:
-    """The purchase that ended the session: ``(pid, chosen options)`` per item."""
-
-    items: tuple[tuple[str, Options], ...]
-    kind: str = field(default="purchase", init=False)
-
-
-Event = Union[SearchEvent, ViewEvent, CartEvent, PurchaseEvent]
-
-
-@dataclass(frozen=True)
-class SessionState:
-    """A snapshot of one session (the app keeps updating its own copy).
-
-    Attributes:
-        sid: The session id.
-        instruction: The text shown at the top of every page.
-        events: Everything the session did, in order.
-        cart: ``(pid, options)`` in the cart.
-        purchase: ``(pid, options)`` bought, or ``None`` before the purchase.
-    """
-
-    sid: str
-    instruction: str
-    events: tuple[Event, ...]
-    cart: tuple[tuple[str, Options], ...]
-    purchase: tuple[tuple[str, Options], ...] | None
-
-    @property
-    def done(self) -> bool:
-        """Whether the session bought something (and is therefore over)."""
-        return self.purchase is not None
-
-
-@dataclass
-class _Session:
-    instruction: str
-    events: list[Event] = field(default_factory=list)
-    cart: list[tuple[str, Options]] = field(default_factory=list)
-    purchase: tuple[tuple[str, Options], ...] | None = None
 
 
 class _Refuse(Exception):
@@ -159,7 +92,7 @@ class ShopApp:
         self.results_per_page = results_per_page
         self.max_results = max_results
         self.index = index if index is not None else SearchIndex(catalog)
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, SessionLog] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._ranked = lru_cache(maxsize=1024)(self._rank)
@@ -183,7 +116,7 @@ class ShopApp:
                 problem = "is already open" if sid in self._sessions else "is malformed"
                 raise AgentGymError(f"Session id {sid!r} {problem}. Pass a new id of letters, "
                                     "digits, '_' and '-' (at most 64), or none for a fresh one.")
-            self._sessions[sid] = _Session(instruction)
+            self._sessions[sid] = SessionLog(instruction)
         return sid
 
     def session(self, sid: str) -> SessionState:
@@ -203,7 +136,7 @@ class ShopApp:
         """Put session ``state.sid`` back to ``state`` (a snapshot from :meth:`session`),
         reopening it if it was ended: how an env returns to an earlier point of an episode."""
         with self._lock:
-            self._sessions[state.sid] = _Session(state.instruction, list(state.events),
+            self._sessions[state.sid] = SessionLog(state.instruction, list(state.events),
                                                  list(state.cart), state.purchase)
 
     def end_session(self, sid: str) -> None:
@@ -275,7 +208,7 @@ class ShopApp:
             s = self._live(sid)
             return SessionState(sid, s.instruction, (), tuple(s.cart), s.purchase)
 
-    def _live(self, sid: str) -> _Session:
+    def _live(self, sid: str) -> SessionLog:
         """The session, for a caller holding the lock; 404 if it ended since the request began."""
         s = self._sessions.get(sid)
         if s is None:
@@ -348,7 +281,7 @@ class ShopApp:
             raise _Refuse(400, f"The form names no known product (pid={pid!r}).", sid=sid)
         return pid, _options(product, form, sid)
 
-    def _refuse_if_over(self, sid: str, s: _Session) -> None:
+    def _refuse_if_over(self, sid: str, s: SessionLog) -> None:
         if s.purchase is not None:
             bought = ", ".join(self.catalog[pid].title for pid, _ in s.purchase)
             raise _Refuse(409, f"This session is over: you already bought {bought}. A session "
