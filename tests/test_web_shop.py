@@ -421,3 +421,59 @@ def test_chromium_builds_the_same_tree_and_can_shop_by_clicking(catalog, tmp_pat
     assert state.purchase == ((top.pid, chosen),)
     searches = [e for e in state.events if e.kind == "search"]
     assert [e.sort for e in searches][-2:] == ["relevance", "price_desc"]
+
+
+def _dump(parsed) -> tuple:
+    """Everything a parse holds: the title, and each element's tag, attributes, id, parent and
+    children (text exactly, elements by position)."""
+    from agentgym.envs.web.htmlparse import Element
+
+    body, elements, title = parsed
+
+    def node(el):
+        return (el.tag, tuple(el.attrs.items()), el.agid, el.index,
+                el.parent.index if el.parent is not None else None,
+                tuple(c if isinstance(c, str) else ("el", c.index) for c in el.children))
+    assert all(isinstance(el, Element) for el in elements)
+    return title, node(body), tuple(node(el) for el in elements)
+
+
+def test_pages_built_from_the_shop_nodes_equal_their_tokenized_parse(monkeypatch):
+    """The text backend skips tokenizing the shop's pages (the app announces each page with its
+    nodes); on every page of random walks (results, items, tabs, cart, done, errors, odd
+    user text) that parse equals what the tokenizer makes of the HTML."""
+    import gymnasium as gym
+
+    from agentgym.envs.web import htmlparse
+
+    checked = []
+    handle = ShopApp.handle
+
+    def compare(self, method, target, body=None):
+        status, headers, data = handle(self, method, target, body)
+        if data:
+            text = data.decode("utf-8")
+            assert text in htmlparse._PREPARED  # announced by render_page
+            fast = htmlparse.parse_html(text)
+            assert text not in htmlparse._PREPARED
+            assert _dump(fast) == _dump(htmlparse.parse_html(text))  # now tokenized
+            checked.append(status)
+        return status, headers, data
+
+    monkeypatch.setattr(ShopApp, "handle", compare)
+    rng = random.Random(3)
+    env = gym.make("agentgym/WebShop-v0", split="train")
+    try:
+        for episode in range(12):
+            _, info = env.reset(seed=episode)
+            for _ in range(10):
+                actions = info["candidate_actions"] + ["fill('q', 'a\\r\\nb & <c> \"d\"')",
+                                                        "goto('/s/x/nowhere?q=%00')"]
+                expert = info.get("expert_action")  # None where the oracle has no plan
+                _, _, term, trunc, info = env.step(expert if expert and rng.random() < .3
+                                                   else rng.choice(actions))
+                if term or trunc:
+                    break
+    finally:
+        env.close()
+    assert len(checked) > 60 and {200, 404} <= set(checked)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from agentgym.errors import closest
@@ -228,6 +229,7 @@ def _quote(text: str, unsafe: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same links again and again
 def normalize_url(url: str, *, base: str = "") -> str:
     """Resolve ``url`` against ``base`` and serialise it the way a browser's URL parser does.
 

@@ -11,6 +11,8 @@ show and submit.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from html import unescape
 from html.entities import html5 as _ENTITIES
 
@@ -19,8 +21,8 @@ from agentgym.envs.web.actions import TEXT_INPUT_TYPES
 __all__ = [
     "BLOCKING_TYPES", "CLOSES_P", "HEADINGS", "HTML_SPACE", "Element", "aria_hidden",
     "button_text", "field_value", "input_type", "normalize_space", "not_rendered",
-    "option_label", "option_value", "parse_html", "plain_text", "select_options",
-    "selected_index",
+    "option_label", "option_value", "parse_html", "plain_text", "prepare", "select_options",
+    "selected_index", "TreeBuilder",
 ]
 
 #: The characters HTML (and CSS white-space collapsing) treats as white space.
@@ -77,8 +79,12 @@ def input_type(el: Element) -> str:
     return kind if kind in _INPUT_TYPES else "text"
 
 
-class _Builder:
-    """Builds the body's element tree with the HTML parser's implied end tags for our tags."""
+class TreeBuilder:
+    """Builds the body's element tree with the HTML parser's implied end tags for our tags.
+
+    Fed by the tokenizer of :func:`parse_html`, or directly by whoever wrote the page and knows
+    the tag, text and end-tag events its HTML makes (:func:`prepare`).
+    """
 
     def __init__(self) -> None:
         self.body = Element("body", {}, None, -1)
@@ -89,6 +95,19 @@ class _Builder:
         self._in_body = False
         self._head_raw = False  # inside a <script>/<style> of the head
         self._selects = 0  # open <select>s on the stack
+
+    def finish(self) -> tuple[Element, list[Element], str]:
+        """``(body, elements inside body in document order, title)``, every ``agid`` set."""
+        elements = self.elements
+        if any("data-agid" in el.attrs for el in elements):
+            for el in elements:
+                el.agid = el.attrs.get("data-agid")
+        else:
+            for number, el in enumerate(elements, 1):
+                el.agid = str(number)
+        if self.title is None and self._title_parts is not None:  # an unclosed <title>
+            self.title = normalize_space("".join(self._title_parts))
+        return self.body, elements, self.title or ""
 
     # -- helpers
     def _pop_until(self, tags: frozenset[str] | set[str], boundary: frozenset[str]) -> bool:
@@ -254,7 +273,7 @@ def _attributes(source: str) -> dict[str, str]:
     return values
 
 
-def _tokenize(html: str, builder: _Builder) -> None:
+def _tokenize(html: str, builder: TreeBuilder) -> None:
     """Feed ``html``'s tags and text to ``builder``, in order."""
     html = html.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "")
     pos, size = 0, len(html)
@@ -282,20 +301,36 @@ def parse_html(html: str) -> tuple[Element, list[Element], str]:
     """Parse HTML into ``(body, elements inside body in document order, title)``.
 
     Elements get their ``data-agid``; when no element inside body has one, all of them are
-    numbered 1, 2, 3, ... in document order (what the browser backend's script does).
+    numbered 1, 2, 3, ... in document order (what the browser backend's script does). A page
+    announced with :func:`prepare` is built from its writer's events instead of tokenized.
     """
-    builder = _Builder()
+    with _PREPARED_LOCK:
+        build = _PREPARED.pop(html, None)
+    if build is not None:
+        return build()
+    builder = TreeBuilder()
     _tokenize(html, builder)
-    elements = builder.elements
-    if any("data-agid" in el.attrs for el in elements):
-        for el in elements:
-            el.agid = el.attrs.get("data-agid")
-    else:
-        for number, el in enumerate(elements, 1):
-            el.agid = str(number)
-    if builder.title is None and builder._title_parts is not None:  # an unclosed <title>
-        builder.title = normalize_space("".join(builder._title_parts))
-    return builder.body, elements, builder.title or ""
+    return builder.finish()
+
+
+#: Pages announced by their writer, awaiting their parse (the newest :data:`_MAX_PREPARED`).
+_PREPARED: dict[str, Callable[[], tuple[Element, list[Element], str]]] = {}
+_PREPARED_LOCK = threading.Lock()
+_MAX_PREPARED = 64
+
+
+def prepare(html: str, build: Callable[[], tuple[Element, list[Element], str]]) -> None:
+    """Announce that ``parse_html(html)`` may call ``build()`` instead of tokenizing ``html``.
+
+    For a page writer that keeps its element tree: ``build`` feeds a :class:`TreeBuilder` the
+    events the tokenizer would read from ``html`` (start tags with their decoded attributes,
+    decoded text, end tags) and returns its :meth:`TreeBuilder.finish`, so the result is the
+    same, without the regular expressions. Used once; only the newest 64 pages are kept.
+    """
+    with _PREPARED_LOCK:
+        _PREPARED[html] = build
+        while len(_PREPARED) > _MAX_PREPARED:
+            del _PREPARED[next(iter(_PREPARED))]
 
 
 # --------------------------------------------------------------------------- element helpers

@@ -25,7 +25,7 @@ import re
 import threading
 from functools import lru_cache
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from agentgym.envs.web.shop.catalog import Catalog, Product
 from agentgym.envs.web.shop.html import Node, h, render_page
@@ -374,8 +374,17 @@ def _see_other(location: str) -> Response:
     return 303, {"Location": location, "Content-Length": "0", "Cache-Control": "no-store"}, b""
 
 
+@lru_cache(maxsize=8192)
+def _quoted(text: str) -> str:
+    return quote_plus(text)
+
+
 def _query(params: dict[str, str]) -> str:
-    return "?" + urlencode(params) if params else ""
+    """``?`` and the parameters form-encoded (what ``urlencode`` writes), or ``""``; option
+    names and values repeat on every page, so each string is quoted once."""
+    if not params:
+        return ""
+    return "?" + "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in params.items())
 
 
 # ------------------------------------------------------------------------ pages

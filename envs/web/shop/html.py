@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
+from agentgym.envs.web.htmlparse import Element, TreeBuilder, prepare
+
 __all__ = ["ALLOWED_TAGS", "Node", "h", "render_page"]
 
 #: Every tag a page may use inside ``<body>`` (the contract in :mod:`agentgym.envs.web`).
@@ -127,6 +129,9 @@ def _render(node: Child, out: list[str], counter: list[int]) -> None:
 def render_page(*, title: str, body: Sequence[Child]) -> bytes:
     """Render a complete UTF-8 HTML5 page with ``data-agid`` numbered from 1 in document order.
 
+    The page is also announced to :func:`agentgym.envs.web.htmlparse.prepare`, so that the text
+    backend builds its tree from these nodes instead of tokenizing the HTML again.
+
     Args:
         title: The page's ``<title>`` text (escaped).
         body: The children of ``<body>``.
@@ -142,4 +147,49 @@ def render_page(*, title: str, body: Sequence[Child]) -> bytes:
     for child in body:
         _render(child, out, counter)
     out.append("</body>\n</html>\n")
-    return "".join(out).encode("utf-8")
+    text = "".join(out)
+    prepare(text, lambda: _parse(title, body))
+    return text.encode("utf-8")
+
+
+def _clean(text: str) -> str:
+    """What the tokenizer's input normalisation does to a piece of text."""
+    if "\r" in text or "\0" in text:
+        return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "")
+    return text
+
+
+def _parse(title: str, body: Sequence[Child]) -> tuple[Element, list[Element], str]:
+    """The parse of :func:`render_page`'s HTML, from the tokenizer's events for it (the page's
+    tags, text and attribute values as written, before escaping), with the same builder."""
+    builder = TreeBuilder()
+    builder.handle_starttag("title", {})
+    builder.handle_data(_clean(title))
+    builder.handle_endtag("title")
+    builder.handle_starttag("body", {})
+    builder.handle_data("\n")
+    counter = [0]
+    for child in body:
+        _feed(child, builder, counter)
+    builder.handle_data("\n\n")  # after </body> and after </html>
+    return builder.finish()
+
+
+def _feed(node: Child, builder: TreeBuilder, counter: list[int]) -> None:
+    """:func:`_render`'s output as tokenizer events."""
+    if isinstance(node, str):
+        if node:
+            builder.handle_data(_clean(node))
+        return
+    counter[0] += 1
+    attrs = {"data-agid": str(counter[0])}
+    for name, value in node.attrs.items():
+        attrs.setdefault(name.lower(), "" if value is True else _clean(str(value)))
+    builder.handle_starttag(node.tag, attrs)
+    if node.tag in _VOID:
+        return
+    for child in node.children:
+        _feed(child, builder, counter)
+    builder.handle_endtag(node.tag)
+    if node.tag not in _PHRASING and node.tag != "option":
+        builder.handle_data("\n")

@@ -240,7 +240,15 @@ def matches_goal(task: WebTask, product: Product) -> bool:
 
 def full_matches(task: WebTask, catalog: Catalog) -> tuple[str, ...]:
     """Ids of every product that fully matches the goal, in catalogue order (the target too)."""
-    return tuple(p.pid for p in catalog.by_type(task.product_type) if matches_goal(task, p))
+    return _full_matches(catalog, task.product_type, task.attributes,
+                         tuple(task.options.items()), task.price_upper)
+
+
+@lru_cache(maxsize=1024)  # asked at every step of an episode; keyed by what decides it
+def _full_matches(catalog: Catalog, product_type: str, attributes: tuple[str, ...],
+                  options: tuple[tuple[str, str], ...], price_upper: float) -> tuple[str, ...]:
+    goal = WebTask("", "", "", "", product_type, "", attributes, dict(options), price_upper)
+    return tuple(p.pid for p in catalog.by_type(product_type) if matches_goal(goal, p))
 
 
 # --------------------------------------------------------------------------- subgoals
