@@ -162,7 +162,8 @@ def prm_eval_job(cfg: DictConfig, out: Path) -> dict[str, Any]:
     policy = make_policy(cfg.policy) if cfg.get("policy") else None
     items = build_preference_set(cfg.env.id, episodes=cfg.episodes, seed=cfg.seed,
                                  env_kwargs=kwargs, policy=policy,
-                                 alternatives=cfg.alternatives, rollout_config=config)
+                                 alternatives=cfg.alternatives, rollout_config=config,
+                                 skip_equivalent=bool(cfg.skip_equivalent))
     result: dict[str, Any] = {"reward": cfg.reward.name, "env": cfg.env.id, "env_kwargs": kwargs,
                               **evaluate_rewarder(rewarder, items)}
     if cfg.best_of_n.ns:

@@ -5,7 +5,10 @@ oracle's own episodes and, when a policy is given, along the policy's episodes t
 the *chosen* action is the oracle's and the *rejected* ones are up to ``alternatives`` other
 admissible actions, drawn at random (seeded). Where a state lists no admissible actions (an open
 action space, e.g. the web), they are drawn from the env's ``info["candidate_actions"]`` for
-that state (plausible actions on the page: its links, buttons, boxes and options).
+that state (plausible actions on the page: its links, buttons, boxes and options). An action
+that leads to the same next observation as the oracle's (the Search button and Enter in the same
+box, say) is not a worse action, so it is left out of the rejected ones (where the env has
+snapshots: each state is replayed and every candidate tried from it).
 :func:`evaluate_rewarder` scores every candidate in its state's full context and reports, as
 WebRewardBench does:
 
@@ -82,6 +85,7 @@ def build_preference_set(
     policy=None,
     alternatives: int = 4,
     rollout_config=None,
+    skip_equivalent: bool = True,
 ) -> list[PreferenceItem]:
     """Preference items from the oracle's episodes (and ``policy``'s, when given).
 
@@ -94,6 +98,9 @@ def build_preference_set(
             from the state's admissible actions or, where there are none, from the env's
             ``info["candidate_actions"]`` for the state; never the oracle's action.
         rollout_config: :class:`~agentgym.rollout.RolloutConfig` of the rollouts.
+        skip_equivalent: Leave out alternatives whose next observation (text, action error,
+            won) equals the oracle action's, found by replaying each episode with snapshots.
+            Envs without snapshots (the browser backend) keep every alternative.
     """
     from agentgym.rollout import RolloutConfig, rollout
 
@@ -108,9 +115,14 @@ def build_preference_set(
         trajs = rollout(env_id, _RecordExpert(acting), episodes=episodes, seed=seed,
                         env_kwargs=env_kwargs, config=config)
         for traj in trajs:
+            replay = _Replay(traj) if skip_equivalent else None
             for i, step in enumerate(traj.steps):
                 chosen = step.meta.get("oracle_action")
                 others = sorted(set(_state_actions(traj, i)) - {chosen})
+                if replay is not None:
+                    if chosen and others:
+                        others = replay.distinct(chosen, others)
+                    replay.advance(step)
                 if not chosen or not others:
                     continue
                 picked = rng.choice(len(others), size=min(alternatives, len(others)),
@@ -120,6 +132,8 @@ def build_preference_set(
                                             episode=episode, source=source,
                                             subgoals=list(step.info.get("subgoals", ()))))
             episode += 1
+            if replay is not None:
+                replay.close()
     if not items:
         raise ConfigError("env", f"{env_id} gave no state with an oracle action and an "
                           "alternative.", "use an env with an oracle and admissible actions "
@@ -136,6 +150,59 @@ def _state_actions(traj: Trajectory, i: int) -> list[str]:
         return admissible
     info = traj.steps[i - 1].info if i else _reset_info(traj)
     return [str(a) for a in info.get("candidate_actions", ())]
+
+
+class _Replay:
+    """A trajectory played again in its own env, to try actions from each of its states."""
+
+    def __init__(self, traj: Trajectory) -> None:
+        from agentgym.registration import make
+
+        self.env = make(traj.env_id, **traj.env_kwargs)
+        self.env.reset(seed=traj.seed)
+        self.live = True  # False once snapshots fail or the replay leaves the recorded path
+
+    def _outcome(self, snap, action: str) -> tuple[str, str, bool, bool]:
+        from agentgym.env import restore_env
+
+        restore_env(self.env, snap)
+        obs, _, _, _, info = self.env.step(action)
+        return (obs["text"], obs["last_action_error"], bool(info.get("won")),
+                bool(info.get("valid_action")))
+
+    def distinct(self, chosen: str, others: list[str]) -> list[str]:
+        """``others`` without the actions whose outcome equals ``chosen``'s from this state."""
+        if not self.live:
+            return others
+        from agentgym.env import restore_env
+
+        try:
+            snap = self.env.unwrapped.snapshot()
+            target = self._outcome(snap, chosen)
+            # Restoring must work twice (a browser backend refuses: its pages are not kept).
+            if not target[3] or self._outcome(snap, chosen) != target:
+                self.live = False
+                return others
+            kept = [a for a in others if self._outcome(snap, a) != target]
+            restore_env(self.env, snap)
+        except (TypeError, NotImplementedError):  # not a TextEnv, or a task without snapshots
+            self.live = False
+            return others
+        return kept
+
+    def advance(self, step) -> None:
+        """Take the trajectory's own action; stop trying if the replay leaves its path."""
+        if not self.live:
+            return
+        _, _, term, trunc, info = self.env.step(step.action)
+        if (bool(info.get("valid_action")) != bool(step.info.get("valid_action"))
+                or bool(info.get("won")) != bool(step.info.get("won"))):
+            self.live = False
+        if term or trunc:
+            self.live = False
+
+    def close(self) -> None:
+        self.env.close()
 
 
 def _reset_info(traj: Trajectory) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from web_pages import find_id
 
 from agentgym.cli import main
 from agentgym.env import restore_env
@@ -141,6 +142,27 @@ def test_prm_eval_takes_web_alternatives_from_candidate_actions():
     assert len(firsts) == 4 and all(it.chosen.startswith("fill(") for it in firsts)
     ceiling = evaluate_rewarder(_KnowsTheOracle(items), items)
     assert ceiling["mrr"] == ceiling["step_accuracy"] == ceiling["trajectory_accuracy"] == 1.0
+
+
+def test_prm_eval_leaves_out_alternatives_equivalent_to_the_oracle_action():
+    """After typing the query, the oracle presses Enter; clicking the Search button shows the
+    same page, so it is no rejected action (and that state, with nothing else, drops out)."""
+    config = RolloutConfig(num_envs=1, progress=False, max_episode_steps=10)
+    kwargs = {"split": "test"}
+    every = build_preference_set(WEB, episodes=1, env_kwargs=kwargs, alternatives=50,
+                                 rollout_config=config, skip_equivalent=False)
+    distinct = build_preference_set(WEB, episodes=1, env_kwargs=kwargs, alternatives=50,
+                                    rollout_config=config)
+    by_state = {len(it.input.history): it for it in distinct}
+    enter = next(it for it in every if it.chosen.startswith("press("))
+    search_button = find_id(enter.input.observation, "button 'Search'")
+    assert enter.rejected == [f"click('{search_button}')"]
+    assert len(enter.input.history) not in by_state
+    for it in every:  # elsewhere only equivalents go: opening another product is not one
+        kept = by_state.get(len(it.input.history))
+        if kept is not None:
+            assert kept.chosen == it.chosen and set(kept.rejected) <= set(it.rejected)
+    assert sum(len(it.rejected) for it in distinct) >= 0.8 * sum(len(it.rejected) for it in every)
 
 
 # --- the checklist judge -------------------------------------------------------------------------
