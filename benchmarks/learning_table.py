@@ -109,7 +109,7 @@ def _report(table: _Table, png: Path) -> str:
         if not done:
             continue
         mean = sum(r["success"] for r in done) / len(done)
-        seeds = ", ".join(f"{r['success']:.3f} (s{r['seed']})" for r in done)
+        seeds = ", ".join(f"{r['success']:.3f} (s{r['seed']}{_interval(r)})" for r in done)
         steps = [r["env_steps"] for r in done if r.get("env_steps")]
         steps_text = f"{sum(steps) / len(steps):,.0f}" if steps else "-"
         lines.append(f"| {method} | {len(done)} | {mean:.3f} | {seeds} | {steps_text} |")
@@ -118,6 +118,7 @@ def _report(table: _Table, png: Path) -> str:
             n = min(len(c) for c in curves)
             ax.plot(range(1, n + 1), [sum(c[i] for c in curves) / len(curves) for i in range(n)],
                     marker="o", label=f"{method} ({len(curves)} seeds)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("iteration (32 episodes each)")
     ax.set_ylabel("rollout success (train split)")
     ax.axhline(start["eval/success_rate"], color="grey", linestyle=":", label="BC start (eval)")
@@ -147,6 +148,12 @@ def _start_eval(args) -> dict:
         overall = json.loads((folder / "results.json").read_text())["overall"]
         summary.write_text(json.dumps({f"eval/{k}": v for k, v in overall.items()}, indent=2))
     return json.loads(summary.read_text())
+
+
+def _interval(row: dict) -> str:
+    """``", 95% CI 0.14–0.28"`` where the row has its interval."""
+    ci = row.get("success_ci")
+    return f", 95% CI {ci[0]:.3f}–{ci[1]:.3f}" if ci else ""
 
 
 def _best_of_n(seed: int, args) -> dict | None:
