@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,7 +203,8 @@ class ChecklistReward(LearnedRewarder):
     """A trained 3-way judge of checklist items (see the module docstring).
 
     Args:
-        generator: The policy that writes checklists when ``source="generate"``.
+        generator: The policy that writes checklists when ``source="generate"``: a policy, or
+            a policy config (``{name: openai, base_url: ..., model: ...}``).
         name, path, **settings: As for every learned rewarder (:class:`ChecklistConfig`).
     """
 
@@ -214,6 +215,10 @@ class ChecklistReward(LearnedRewarder):
 
     def __init__(self, *, generator=None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if isinstance(generator, Mapping):  # a policy config: {name: openai, base_url: ...}
+            from agentgym.policies.registry import make_policy
+
+            generator = make_policy(generator)
         c = self.config
         self.checklists = _Checklists(c.source, generator, c.max_items)
 

@@ -106,6 +106,39 @@ def test_candidate_actions_are_in_info_and_the_env_accepts_each():
         env.close()
 
 
+def test_checklists_written_through_an_llm_endpoint_score_web_steps(web_episodes):
+    """source=generate: the checklist of each goal comes from a policy, here ``openai`` (from a
+    config) over agentgym's OpenAI-compatible server on 127.0.0.1 (a scripted writer stands in for the LLM);
+    asked once per goal, and the judge trained on the env's labels reads those items."""
+    from agentgym.serve import ChatServer
+
+    asked = []
+
+    def writer(batch, params):
+        asked.extend(batch)
+        return ["Action: 1. Search for the product; 2. Open a product that matches; "
+                "3. Buy the product" for _ in batch]
+
+    good, noisy = web_episodes
+    with ChatServer(writer, port=0, model="writer", max_wait_s=0.002) as server:
+        generator = {"name": "openai", "base_url": server.url, "model": "writer",
+                     "timeout_s": 10.0, "max_retries": 0}  # a policy config, as from YAML
+        judge = ChecklistReward(model=JUDGE_MODEL, source="generate", max_items=MAX_ITEMS,
+                                generator=generator,
+                                fit={"epochs": 4, "batch_size": 4, "lr": 3e-3,
+                                     "warmup_steps": 2, "progress": False})
+        judge.fit(good + noisy)
+        scores = judge.score(good)
+        judge.score(good)  # the same goals again: no new request
+    goals = {t.steps[0].observation["goal"] for t in good}
+    assert len(asked) == len(goals) and "checklist" in str(asked[0]).lower()
+    assert {g: judge.checklists.cache[g] for g in goals} == {
+        g: ["Search for the product", "Open a product that matches", "Buy the product"]
+        for g in goals}
+    for traj, s in zip(good, scores):  # won episodes: the judge sees the items get done
+        assert len(s) == len(traj.steps) and s[-1] > s[0] + 0.2, s
+
+
 # --- prm-eval ------------------------------------------------------------------------------------
 
 
