@@ -44,9 +44,23 @@ __all__ = ["BrowserBackend"]
 
 log = logging.getLogger(__name__)
 
+#: Where a real click on ``el`` lands: scrolled into view, the centre of its first box, or why
+#: it cannot be clicked there.
+_POINT_JS = """(el) => {
+  el.scrollIntoViewIfNeeded(true);
+  const box = Array.from(el.getClientRects()).find((r) => r.width > 0 && r.height > 0);
+  if (!box) return {error: 'has no size on the page, so it cannot be clicked'};
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const hit = document.elementFromPoint(x, y);
+  if (hit !== el && !el.contains(hit)) return {error: 'is covered by another element'};
+  return {x: x, y: y};
+}"""
+
 #: Numbers a page's body elements 1, 2, 3, ... when none has a ``data-agid``; then returns the
-#: facts about element ``agid`` (or null) and how many ids the page has.
-_ELEMENT_JS = """(agid) => {
+#: facts about element ``a.agid`` (or null) and how many ids the page has; with ``a.point``, also
+#: where a click on it lands (``_POINT_JS``; scrolled into view first), saving a round trip.
+_ELEMENT_JS = """(a) => {
+  const agid = a.agid;
   const body = document.body;
   if (!body) return {count: 0, info: null};
   if (!body.querySelector('[data-agid]')) {
@@ -76,7 +90,7 @@ _ELEMENT_JS = """(agid) => {
   const chooser = tag === 'option' ? el.closest('select') : null;
   const controls = ['input', 'select', 'button', 'textarea'];
   const disables = controls.concat(['option', 'optgroup', 'fieldset']);
-  return {count: ids.size, info: {
+  return {count: ids.size, point: a.point ? (__POINT__)(el) : null, info: {
     agid: agid, tag: tag, input_type: tag === 'input' ? el.type : '',
     hidden: !!el.closest('[hidden], head, title, meta, link, style, script, base, template')
         || (tag === 'input' && el.type === 'hidden'),
@@ -88,7 +102,7 @@ _ELEMENT_JS = """(agid) => {
     options: tag === 'select' ? Array.from(el.options, (o) => [o.label, o.value, o.disabled])
         : [],
     select: chooser ? chooser.getAttribute('data-agid') : null}};
-}"""
+}""".replace("__POINT__", _POINT_JS)
 
 
 _THREAD = threading.local()
@@ -137,14 +151,8 @@ _DO_JS = """(a) => {
     }
     return {};
   }
-  el.scrollIntoViewIfNeeded(true);
-  const box = Array.from(el.getClientRects()).find((r) => r.width > 0 && r.height > 0);
-  if (!box) return {error: 'has no size on the page, so it cannot be clicked'};
-  const x = box.left + box.width / 2, y = box.top + box.height / 2;
-  const hit = document.elementFromPoint(x, y);
-  if (hit !== el && !el.contains(hit)) return {error: 'is covered by another element'};
-  return {x: x, y: y};
-}"""
+  return (__POINT__)(el);
+}""".replace("__POINT__", _POINT_JS)
 
 _ENTER = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13,
           "nativeVirtualKeyCode": 13, "text": "\r", "unmodifiedText": "\r"}
@@ -235,6 +243,7 @@ class BrowserBackend:
         self._context: Any = None
         self._page: Any = None
         self._cdp: Any = None
+        self._point: tuple[str | None, dict[str, Any] | None] = (None, None)
 
     # -- lifecycle
     def _launch(self) -> None:
@@ -366,7 +375,8 @@ class BrowserBackend:
         try:
             agid = str(parsed.args[0]) if parsed.name in ("click", "fill", "select_option",
                                                           "press") else None
-            found = self._script(_ELEMENT_JS, agid)
+            found = self._script(_ELEMENT_JS, {"agid": agid, "point": parsed.name == "click"})
+            self._point = (agid, found.get("point"))
             plan = plan_action(parsed, _element_info(found["info"]), page_url=self._page.url,
                                origin=self.origin, known_ids=found["count"])
             if isinstance(plan, str):
@@ -440,11 +450,17 @@ class BrowserBackend:
             for kind in ("keyDown", "keyUp"):
                 self._cdp.send("Input.dispatchKeyEvent", {**_ENTER, "type": kind})
             return
-        point = self._element("point", plan)
-        for kind, buttons in (("mouseMoved", 0), ("mousePressed", 1), ("mouseReleased", 0)):
+        agid, point = self._point
+        if agid != plan.agid or point is None:  # not measured with the lookup: ask now
+            point = self._element("point", plan)
+        elif point.get("error"):
+            raise _PageError(f"Element '{plan.agid}' {point['error']}.")
+        # Press and release at the point: Chromium's click (a move first changes nothing on
+        # pages without scripts or hover styles, and costs one more round trip).
+        for kind, buttons in (("mousePressed", 1), ("mouseReleased", 0)):
             self._cdp.send("Input.dispatchMouseEvent", {
                 "type": kind, "x": point["x"], "y": point["y"], "button": "left",
-                "buttons": buttons, "clickCount": 1 if kind != "mouseMoved" else 0})
+                "buttons": buttons, "clickCount": 1})
 
     def _navigate(self, plan: Plan, action: Action) -> str:
         """Follow a link, submit a form or go to a URL, and wait for the new page's load."""
@@ -503,7 +519,7 @@ class BrowserBackend:
             document = self._cdp.send("DOM.getDocument", {"depth": -1})["root"]
             agids, numbered = _agids(document)
             if not numbered:
-                self._script(_ELEMENT_JS, None)
+                self._script(_ELEMENT_JS, {"agid": None, "point": False})
                 agids, _ = _agids(self._cdp.send("DOM.getDocument", {"depth": -1})["root"])
             nodes = self._cdp.send("Accessibility.getFullAXTree")["nodes"]
             shot = self._page.screenshot(type="png") if self.screenshot else None
