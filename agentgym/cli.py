@@ -282,7 +282,8 @@ def cmd_prm_eval(args: Sequence[str]) -> int:
         _console().print(OmegaConf.to_yaml(cfg))
         return 0
     _check_top_level(cfg, ["reward", "env", "episodes", "seed", "alternatives",
-                           "skip_equivalent", "max_episode_steps", "policy", "best_of_n", "rollout", "run"])
+                           "skip_equivalent", "max_episode_steps", "policy", "best_of_n",
+                           "rollout", "run"])
     out = _run_dir(cfg, f"prm-eval-{cfg.reward.name}")
     OmegaConf.save(cfg, out / "config.yaml")
     result = prm_eval_job(cfg, out)

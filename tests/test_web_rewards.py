@@ -108,8 +108,9 @@ def test_candidate_actions_are_in_info_and_the_env_accepts_each():
 
 def test_checklists_written_through_an_llm_endpoint_score_web_steps(web_episodes):
     """source=generate: the checklist of each goal comes from a policy, here ``openai`` (from a
-    config) over agentgym's OpenAI-compatible server on 127.0.0.1 (a scripted writer stands in for the LLM);
-    asked once per goal, and the judge trained on the env's labels reads those items."""
+    config) over agentgym's OpenAI-compatible server on 127.0.0.1 (a scripted writer stands in
+    for the LLM); asked once per goal, and the judge trained on the env's labels reads those
+    items."""
     from agentgym.serve import ChatServer
 
     asked = []
