@@ -139,6 +139,16 @@ def _browser_memory(root: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def _cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (figures move with it), or ``""``."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines
+                 if line.startswith("model name")), "")
+
+
 # -- passes ---------------------------------------------------------------------------------
 def _ours(backend: Any, url: str, names: list[str], n: int,
           prepare: Callable[[], None] = lambda: None) -> tuple[list[float], list[str]]:
@@ -294,7 +304,8 @@ def main() -> None:
         raise SystemExit("no Chromium: run `python -m agentgym.browser install`")
     result: dict[str, Any] = {
         "date": dt.datetime.now().isoformat(timespec="seconds"), "argv": sys.argv[1:],
-        "load_start": os.getloadavg(), "cpus": os.cpu_count(), "chromium": chromium,
+        "load_start": os.getloadavg(), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
+        "chromium": chromium,
         "chromium_version": subprocess.run([chromium, "--version"], capture_output=True,
                                            text=True, check=False).stdout.strip()}
     app = shop_app()
@@ -325,8 +336,9 @@ def main() -> None:
     result["table"] = table
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"{result['chromium_version']}; load average {result['load_start'][0]:.2f} at start, "
-          f"{result['load_end'][0]:.2f} at end, {result['cpus']} CPUs\n\n{table}")
+    print(f"{result['chromium_version']}; {result['cpu_model']}; load average "
+          f"{result['load_start'][0]:.2f} at start, {result['load_end'][0]:.2f} at end, "
+          f"{result['cpus']} CPUs\n\n{table}")
 
 
 if __name__ == "__main__":
