@@ -31,6 +31,10 @@ BUILTIN: dict[str, dict] = {
         "entry_point": "agentgym.envs.web.env:WebShopEnv",
         "max_episode_steps": 30,
     },
+    "agentgym/ToolUse-v0": {
+        "entry_point": "agentgym.envs.tools.env:ToolUseEnv",
+        "max_episode_steps": 12,
+    },
 }
 
 for _id, _kw in BUILTIN.items():
