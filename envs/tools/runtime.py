@@ -15,11 +15,12 @@ them; a user's tool that tries gets an error message, as the agent does. SQLite'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,20 +57,19 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
                               "processes)")
 
 
-class fenced:  # noqa: N801  (used as a context manager, like contextlib's lower-case names)
+@contextlib.contextmanager
+def fenced() -> Iterator[None]:
     """While inside, this thread may not reach outside the process (see the module docstring)."""
-
-    def __enter__(self) -> fenced:
-        global _HOOKED
-        if not _HOOKED:
-            with _HOOK_LOCK:
-                if not _HOOKED:
-                    sys.addaudithook(_audit)
-                    _HOOKED = True
-        _STATE.depth = getattr(_STATE, "depth", 0) + 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    global _HOOKED
+    if not _HOOKED:
+        with _HOOK_LOCK:
+            if not _HOOKED:
+                sys.addaudithook(_audit)
+                _HOOKED = True
+    _STATE.depth = getattr(_STATE, "depth", 0) + 1
+    try:
+        yield
+    finally:
         _STATE.depth -= 1
 
 

@@ -36,8 +36,8 @@ from agentgym.envs.tools.toolset import build_tools
 from agentgym.envs.tools.world import World, build_world
 from agentgym.errors import ConfigError, closest
 
-__all__ = ["FAMILIES", "N_TEST", "PlanStep", "ToolTask", "answer_is_correct", "make_task",
-           "held_out_task", "train_pool"]
+__all__ = ["FAMILIES", "N_TEST", "PlanStep", "ToolTask", "answer_is_correct", "check_families",
+           "held_out_task", "make_task", "train_pool"]
 
 N_TEST = 200
 _PER_FAMILY = N_TEST // 5
