@@ -84,6 +84,7 @@ class _Running:
     obs: dict[str, Any]
     info: dict[str, Any]
     history: list[Turn] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)  # declared at reset
 
 
 class RolloutEngine:
@@ -239,7 +240,8 @@ class RolloutEngine:
                 group=j.group,
                 env_kwargs=dict(self.env_kwargs),
             )
-            running[slot] = _Running(job=job, traj=traj, obs=obs, info=info)
+            running[slot] = _Running(job=job, traj=traj, obs=obs, info=info,
+                                     tools=list(info.get("tools", ())))
             if j.start is not None:
                 prefix = self._prefixes[j.group]
                 traj.task = dict(j.start[0].task) or traj.task
@@ -339,6 +341,7 @@ class RolloutEngine:
             expert_action=run.info.get("expert_action"),
             expert_thought=run.info.get("expert_thought"),
             candidate_actions=list(run.info.get("candidate_actions", ())),
+            tools=run.tools,
         )
 
     @staticmethod

@@ -40,6 +40,9 @@ class AgentInput:
         candidate_actions: Plausible actions where the action space is open and
             ``admissible_actions`` is empty (``info["candidate_actions"]``, e.g. the web shop's
             clickable elements); what :class:`~agentgym.policies.NoisyExpert` explores with.
+        tools: Function schemas (OpenAI's ``{"type": "function", "function": ...}``) the env
+            declared at reset (``info["tools"]``, e.g. the tool-use env's); policies that call
+            functions natively pass them to the model.
     """
 
     env_id: str
@@ -51,6 +54,7 @@ class AgentInput:
     expert_action: str | None = None
     expert_thought: str | None = None
     candidate_actions: list[str] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)

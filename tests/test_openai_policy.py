@@ -386,3 +386,42 @@ def test_serve_command_loads_a_model_path(tiny_checkpoint: Path) -> None:
                        "--model-name", "tiny"]) as server:
         out = policy_for(server.url, model="", max_tokens=8, timeout_s=60).act(inputs(1))
     assert server.model == "tiny" and isinstance(out[0].text, str)
+
+
+def tool_call(name: str, arguments: dict, content: str | None = None) -> dict:
+    call = {"id": "call_0", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)}}
+    return {"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": content, "tool_calls": [call]}}]}
+
+
+def test_native_tools_offer_the_env_functions_and_a_call_is_the_action() -> None:
+    """With native_tools, the tool-use env's declared functions go out as `tools`; the model's
+    function calls come back as JSON actions the env runs: a whole episode, won."""
+    from agentgym.rollout import RolloutConfig, rollout
+
+    script = [(200, {}, tool_call("search", {"query": "Norul River"}, "Look it up.")),
+              (200, {}, tool_call("convert", {"value": 621.5, "from_unit": "km",
+                                              "to_unit": "mi"})),
+              (200, {}, tool_call("answer", {"answer": "386.2"}))]
+    with Scripted(script) as srv:
+        policy = policy_for(srv.url, native_tools=True)
+        trajs = rollout("agentgym/ToolUse-v0", policy, episodes=1, seed=1,
+                        env_kwargs={"split": "test"},
+                        config=RolloutConfig(num_envs=1, progress=False))
+    assert trajs[0].success and len(trajs[0].steps) == 3
+    assert [s.info["valid_action"] for s in trajs[0].steps] == [True, True, True]
+    names = [t["function"]["name"] for t in srv.bodies[0]["tools"]]
+    assert names[-1] == "answer" and "sql" in names
+    assert all(b["tools"] == srv.bodies[0]["tools"] and b["tool_choice"] == "auto"
+               for b in srv.bodies)
+    assert trajs[0].steps[0].action == '{"tool": "search", "arguments": "{\\"query\\": ' \
+                                       '\\"Norul River\\"}"}'
+
+
+def test_without_native_tools_no_tools_are_sent_and_text_is_parsed() -> None:
+    with Scripted([(200, {}, completion("Action: look"))]) as srv:
+        batch = inputs(1)
+        batch[0].tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+        out = policy_for(srv.url).act(batch)
+    assert out[0].action == "look" and "tools" not in srv.bodies[0]

@@ -91,12 +91,15 @@ def _fresh(seed: int = 0, **kwargs: Any) -> tuple[gym.Env, dict[str, Any], dict[
 def test_first_observation_shows_the_tools_as_json_schemas() -> None:
     env, obs, info = _fresh()
     names = [s["function"]["name"] for s in info["tools"]]
-    assert names == ["calculator", "sql", "search", "date_diff", "date_add", "convert"]
+    assert names == ["calculator", "sql", "search", "date_diff", "date_add", "convert", "answer"]
     for schema in info["tools"]:
         assert schema["type"] == "function"
         params = schema["function"]["parameters"]
         assert params["type"] == "object" and set(params["required"]) <= set(params["properties"])
-        assert json.dumps(schema["function"]) in obs["text"]
+        if schema["function"]["name"] != "answer":  # told in words at the end
+            assert json.dumps(schema["function"]) in obs["text"]
+    _, _, _, _, step_info = env.step(info["expert_action"])
+    assert "tools" not in step_info  # declared once, at reset
     assert "CREATE" not in obs["text"] and "orders" in obs["text"]  # the tables are described
     assert obs["admissible_actions"] == ()
     env.close()

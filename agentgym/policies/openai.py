@@ -64,6 +64,9 @@ class OpenAIPolicyConfig:
     """Past (observation, action) turns shown in the prompt."""
     logprobs: bool = False
     """Request token log-probabilities and store them as ``action_logprobs`` when returned."""
+    native_tools: bool = False
+    """Send the env's function schemas (``AgentInput.tools``) as ``tools`` and take a function
+    call in the reply as the action (``{"tool": name, "arguments": ...}``)."""
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -92,6 +95,19 @@ class OpenAIPolicyConfig:
                 "policy.stop", f"must be a list of non-empty strings, got {self.stop!r}.",
                 'use e.g. ["\\nObservation:"] or null.',
             )
+
+
+def _function_call(calls: Any) -> str | None:
+    """The first function call of a reply as an action: ``{"tool": name, "arguments": ...}``
+    (the arguments as the model wrote them: a JSON string, or an object); None if there is
+    none."""
+    for call in calls if isinstance(calls, list) else ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            arguments = function.get("arguments", {})
+            return json.dumps({"tool": function["name"], "arguments": arguments},
+                              ensure_ascii=False)
+    return None
 
 
 class _Retryable(Exception):
@@ -125,6 +141,9 @@ class OpenAIPolicy:
         think: Ask for a thought before the action.
         history_turns: Past turns shown in the prompt.
         logprobs: Request token log-probabilities.
+        native_tools: Pass the env's declared functions as ``tools`` (where the env declares
+            some, e.g. ``agentgym/ToolUse-v0``) and turn the model's first function call into
+            the action, as JSON; a reply without one is parsed as text.
     """
 
     def __init__(
@@ -144,12 +163,13 @@ class OpenAIPolicy:
         think: bool = True,
         history_turns: int = 8,
         logprobs: bool = False,
+        native_tools: bool = False,
     ) -> None:
         self.config = OpenAIPolicyConfig(
             base_url=base_url, model=model, api_key_env=api_key_env, temperature=temperature,
             top_p=top_p, max_tokens=max_tokens, stop=stop, concurrency=concurrency,
             timeout_s=timeout_s, max_retries=max_retries, backoff_s=backoff_s, think=think,
-            history_turns=history_turns, logprobs=logprobs,
+            history_turns=history_turns, logprobs=logprobs, native_tools=native_tools,
         )
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -165,8 +185,10 @@ class OpenAIPolicy:
         model = self.resolve_model()
         messages = [self.format.messages(inp) for inp in batch]
         workers = min(self.config.concurrency, len(batch))
+        tools = [inp.tools if self.config.native_tools else None for inp in batch]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-policy") as pool:
-            responses = list(pool.map(lambda m: self.complete(m, model=model), messages))
+            responses = list(pool.map(lambda m, t: self.complete(m, model=model, tools=t),
+                                      messages, tools))
         return [self._output(r) for r in responses]
 
     def resolve_model(self) -> str:
@@ -183,8 +205,10 @@ class OpenAIPolicy:
             log.info("Using model %r, the first one %s serves.", self.model, self.base_url)
         return self.model
 
-    def complete(self, messages: list[Message], *, model: str | None = None) -> dict[str, Any]:
-        """POST one chat-completions request (with retries) and return the decoded response."""
+    def complete(self, messages: list[Message], *, model: str | None = None,
+                 tools: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """POST one chat-completions request (with retries) and return the decoded response;
+        ``tools`` (function schemas) are offered to the model with ``tool_choice: auto``."""
         cfg = self.config
         body: dict[str, Any] = {
             "model": model or self.resolve_model(),
@@ -199,6 +223,8 @@ class OpenAIPolicy:
             body["stop"] = list(cfg.stop)
         if cfg.logprobs:
             body["logprobs"] = True
+        if tools:
+            body["tools"], body["tool_choice"] = list(tools), "auto"
         return self._request("POST", "/chat/completions", body)
 
     # -- internals ---------------------------------------------------------------------------
@@ -206,7 +232,8 @@ class OpenAIPolicy:
     def _output(self, response: dict[str, Any]) -> ActionOutput:
         try:
             choice = response["choices"][0]
-            text = choice["message"]["content"] or ""
+            text = choice["message"].get("content") or ""
+            calls = choice["message"].get("tool_calls") or []
         except (KeyError, IndexError, TypeError) as exc:
             raise AgentGymError(
                 f"{self.base_url}/chat/completions answered without choices[0].message.content "
@@ -220,9 +247,13 @@ class OpenAIPolicy:
         meta = {"finish_reason": choice.get("finish_reason")}
         if response.get("usage"):
             meta["usage"] = response["usage"]
-        return ActionOutput(
-            text=text, action=self.format.parse(text), action_logprobs=logprobs, meta=meta
-        )
+        action = self.format.parse(text)
+        call = _function_call(calls)
+        if call is not None:  # a native function call is the action; the text is its thought
+            action = call
+            text = f"{text}\n{call}" if text else call
+            meta["tool_call"] = True
+        return ActionOutput(text=text, action=action, action_logprobs=logprobs, meta=meta)
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict:
         """Send one request, retrying retryable failures with exponential backoff."""

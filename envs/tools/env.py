@@ -34,13 +34,19 @@ from agentgym.envs.tools.world import build_world
 from agentgym.errors import ConfigError
 from agentgym.task import Outcome, Task, TaskSpec, Verdict
 
-__all__ = ["DEFAULT_WEIGHTS", "ToolState", "ToolUseEnv", "ToolUseTask", "argument_match"]
+__all__ = ["ANSWER_SCHEMA", "DEFAULT_WEIGHTS", "ToolState", "ToolUseEnv", "ToolUseTask", "argument_match"]
 
 #: Reward per term: ``format`` is paid (negative) for a call that cannot be read or run as
 #: written; ``tool_choice`` once per plan step for calling its tool; ``arguments`` up to once per
 #: plan step, times the share of the oracle's arguments matched; ``outcome`` for a right answer.
 DEFAULT_WEIGHTS = {"format": 0.1, "tool_choice": 0.05, "arguments": 0.1, "outcome": 1.0}
 TERMS = tuple(DEFAULT_WEIGHTS)
+#: ``answer`` declared as a function, for models that call functions natively.
+ANSWER_SCHEMA = {"type": "function", "function": {
+    "name": ANSWER, "description": "Finish the episode with the answer to the question.",
+    "parameters": {"type": "object", "properties": {"answer": {
+        "type": "string", "description": "The answer, e.g. '386.2'."}},
+        "required": ["answer"], "additionalProperties": False}}}
 _FINISH = ('Call one tool per turn as {"tool": "<name>", "arguments": {...}} (or as '
            '<name>(<argument>=...)); finish with {"tool": "answer", "arguments": {"answer": '
            '"..."}} or answer("...").')
@@ -264,7 +270,7 @@ class ToolUseTask(Task[ToolState]):
         return "Everything needed is known: give the answer."
 
     def describe(self, state: ToolState) -> dict[str, Any]:
-        facts: dict[str, Any] = {"tools": self.runtime.schemas()}
+        facts: dict[str, Any] = {}
         if state.answer is None:
             facts["candidate_actions"] = self._candidates(state)
         else:
@@ -284,6 +290,10 @@ class ToolUseTask(Task[ToolState]):
     def copy_state(self, state: ToolState) -> ToolState:
         return state  # immutable
 
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """The tools and ``answer`` in OpenAI's function-calling format (``info["tools"]``)."""
+        return [*self.runtime.schemas(), ANSWER_SCHEMA]
+
 
 class ToolUseEnv(TextEnv):
     """Answer questions by calling tools: SQL, search, calculator, dates, units.
@@ -300,7 +310,8 @@ class ToolUseEnv(TextEnv):
 
     ``text``: at the start, the tools as OpenAI-style JSON schemas and how to call them; then
     what the last call returned. ``goal``: the question. ``admissible_actions``: empty (open).
-    ``info["tools"]`` holds the schemas for function-calling APIs.
+    The reset's ``info["tools"]`` holds the schemas, ``answer`` included, in OpenAI's
+    function-calling format (for models that call functions natively).
 
     ## Action
 
@@ -337,4 +348,9 @@ class ToolUseEnv(TextEnv):
               ) -> tuple[dict[str, Any], dict[str, Any]]:
         self.task.select((options or {}).get("task_index", seed if self.task.split == "test"
                                              else None))
-        return super().reset(seed=seed, options=options)
+        obs, info = super().reset(seed=seed, options=options)
+        return obs, {**info, "tools": self.task.tool_schemas()}
+
+    def restore(self, snap: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        obs, info = super().restore(snap)
+        return obs, {**info, "tools": self.task.tool_schemas()}
