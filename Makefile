@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml setup.py $(VENV)/.torch
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml setup.py $(VENV)/.torch
-	$(BIN)/python -m pip install -e ".[dev,web,textworld,alfworld,tensorboard]"
+	$(BIN)/python -m pip install -e ".[dev,web,textworld,alfworld,tensorboard,ray]"
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

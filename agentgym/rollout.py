@@ -9,17 +9,18 @@ trajectories for the same seeds and policy.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from agentgym.errors import AgentGymError, ConfigError
+from agentgym.errors import AgentGymError, ConfigError, WorkerError
 from agentgym.policies.base import Policy
 from agentgym.registration import spec as env_spec
 from agentgym.types import ActionOutput, AgentInput, Step, Trajectory, Turn
-from agentgym.workers import EnvSlots, LocalEnvs, SubprocessEnvs
+from agentgym.workers import LOST, EnvSlots, LocalEnvs, SubprocessEnvs
 
 __all__ = ["RolloutConfig", "RolloutEngine", "rollout", "make_jobs"]
 
@@ -31,11 +32,21 @@ class RolloutConfig:
     num_envs: int = 8
     """Environments stepped at once (the policy's batch size)."""
     workers: int = 0
-    """0 steps the envs in this process; N > 0 spreads them over N subprocess workers."""
+    """0 steps the envs in this process; N > 0 spreads them over N workers (subprocesses, or
+    Ray actors with ``backend=ray``)."""
     max_episode_steps: int | None = None
     """Overrides the step limit registered with the env when set."""
     progress: bool = True
     """Show a progress bar over episodes."""
+    backend: str = "local"
+    """``local``: this machine (in-process, or ``workers`` subprocesses); ``ray``: ``workers``
+    Ray actors (at least 1), on this machine or a cluster (``ray_address``); a worker that dies
+    is replaced and its episodes start over."""
+    ray_address: str | None = None
+    """With ``backend=ray``: the cluster to join (``auto``, ``ray://head:10001``); null starts
+    a local Ray (its files in a scratch folder) unless one is running."""
+    ray_cpus_per_worker: float = 1.0
+    """With ``backend=ray``: CPUs Ray reserves for each env worker when placing it."""
 
     def __post_init__(self) -> None:
         if self.num_envs < 1:
@@ -44,6 +55,12 @@ class RolloutConfig:
             raise ConfigError(
                 "rollout.workers", f"must be >= 0, got {self.workers}.", "0 runs in-process."
             )
+        if self.backend not in ("local", "ray"):
+            raise ConfigError("rollout.backend", f"{self.backend!r} is not a backend.",
+                              "use local or ray.")
+        if self.ray_cpus_per_worker < 0:
+            raise ConfigError("rollout.ray_cpus_per_worker",
+                              f"must be >= 0, got {self.ray_cpus_per_worker}.", "use 1.")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ConfigError(
                 "rollout.max_episode_steps", f"must be >= 1, got {self.max_episode_steps}."
@@ -117,6 +134,12 @@ class RolloutEngine:
 
     def _make_slots(self) -> EnvSlots:
         c = self.config
+        if c.backend == "ray":
+            from agentgym.ray_envs import RayEnvs
+
+            return RayEnvs(self.spec, self.env_kwargs, c.num_envs, workers=max(1, c.workers),
+                           max_episode_steps=c.max_episode_steps, address=c.ray_address,
+                           cpus_per_worker=c.ray_cpus_per_worker)
         if c.workers == 0:
             return LocalEnvs(
                 self.spec, self.env_kwargs, c.num_envs, max_episode_steps=c.max_episode_steps
@@ -202,13 +225,13 @@ class RolloutEngine:
     def _run(self, policy: Policy, jobs: list[_Job], desc: str) -> list[Trajectory]:
         results: list[Trajectory | None] = [None] * len(jobs)
         running: dict[int, _Running] = {}
-        pending = iter(range(len(jobs)))
+        pending = deque(range(len(jobs)))  # episodes whose worker died go back to the front
         bar = tqdm(total=len(jobs), desc=desc, unit="ep", disable=not self.config.progress)
         try:
             self._fill(running, pending, jobs, range(self.config.num_envs))
             while running:
-                freed = self._advance(policy, running, results)
-                bar.update(len(freed))
+                freed, finished = self._advance(policy, running, results, pending)
+                bar.update(finished)
                 self._fill(running, pending, jobs, freed)
         finally:
             bar.close()
@@ -217,10 +240,9 @@ class RolloutEngine:
     def _fill(self, running, pending, jobs: list[_Job], free_slots) -> None:
         todo = []
         for slot in free_slots:
-            job = next(pending, None)
-            if job is None:
+            if not pending:
                 break
-            todo.append((slot, job))
+            todo.append((slot, pending.popleft()))
         if not todo:
             return
         fresh = [(slot, job) for slot, job in todo
@@ -261,6 +283,10 @@ class RolloutEngine:
             batch = [(slot, job) for slot, job in todo if k < job.start[1]]
             steps = [job.start[0].steps[k] for _, job in batch]
             outs = self.slots.step([(slot, st.action) for (slot, _), st in zip(batch, steps)])
+            if any(out is LOST for out in outs):
+                raise WorkerError(f"An env worker of {self.env_id} died while replaying a branch's "
+                                  "prefix; branch rollouts cannot start over on another worker. "
+                                  "Fix: run them again.")
             for (slot, job), st, (obs, reward, terminated, truncated, info) in zip(
                     batch, steps, outs):
                 before = answers[slot][0]
@@ -277,6 +303,10 @@ class RolloutEngine:
                 answers[slot] = (obs, info)
         snapshot = getattr(self.slots, "snapshot", None)
         snaps = snapshot([slot for slot, _ in todo]) if snapshot else [None] * len(todo)
+        if any(snap is LOST for snap in snaps):
+            raise WorkerError(f"An env worker of {self.env_id} died while replaying a branch's "
+                              "prefix; branch rollouts cannot start over on another worker. "
+                              "Fix: run them again.")
         for (slot, job), snap in zip(todo, snaps):
             if recorded[slot] and (recorded[slot][-1].terminated or recorded[slot][-1].truncated):
                 raise AgentGymError(f"The trajectory of seed {job.seed} ended before step "
@@ -303,7 +333,10 @@ class RolloutEngine:
             out.update({slot: answers[slot] for slot, _ in replay})
         return out
 
-    def _advance(self, policy: Policy, running: dict[int, _Running], results) -> list[int]:
+    def _advance(self, policy: Policy, running: dict[int, _Running], results,
+                 pending: deque[int]) -> tuple[list[int], int]:
+        """One step of every running episode; returns the freed slots and how many episodes
+        finished (an episode whose worker died frees its slot and goes back to ``pending``)."""
         slots = sorted(running)
         batch = [self._agent_input(running[s]) for s in slots]
         outputs = policy.act(batch)
@@ -313,8 +346,14 @@ class RolloutEngine:
                 f"{len(batch)} inputs; it must return exactly one per input."
             )
         answers = self.slots.step([(s, out.action) for s, out in zip(slots, outputs)])
-        freed = []
-        for s, out, (obs, reward, terminated, truncated, info) in zip(slots, outputs, answers):
+        freed, lost = [], 0
+        for s, out, answer in zip(slots, outputs, answers):
+            if answer is LOST:  # its worker died: the episode starts over, nothing is kept
+                pending.appendleft(running.pop(s).job)
+                freed.append(s)
+                lost += 1
+                continue
+            obs, reward, terminated, truncated, info = answer
             run = running[s]
             run.traj.steps.append(self._step(run, out, reward, terminated, truncated, info))
             run.history.append(
@@ -327,7 +366,7 @@ class RolloutEngine:
                 results[run.job] = run.traj
                 del running[s]
                 freed.append(s)
-        return freed
+        return freed, len(freed) - lost
 
     def _agent_input(self, run: _Running) -> AgentInput:
         obs = run.obs

@@ -7,6 +7,8 @@ seeds give the same trajectories either way:
 * :class:`LocalEnvs` steps every env in this process (fast engines: no copying, no IPC).
 * :class:`SubprocessEnvs` spreads the slots over worker processes and sends one message per
   worker per call (slow engines: a browser, TextWorld, anything that blocks or leaks).
+* :class:`agentgym.ray_envs.RayEnvs` spreads them over Ray actors, on one machine or a cluster,
+  and replaces a worker that dies (its episodes come back as :data:`LOST` and start over).
 """
 
 from __future__ import annotations
@@ -25,13 +27,25 @@ from gymnasium.envs.registration import EnvSpec
 from agentgym.env import EnvSnapshot, TextEnv, restore_env
 from agentgym.errors import WorkerError
 
-__all__ = ["EnvSlots", "LocalEnvs", "SubprocessEnvs", "ResetResult", "StepResult"]
+__all__ = ["LOST", "EnvSlots", "LocalEnvs", "ResetResult", "StepResult", "SubprocessEnvs",
+           "make_env", "serve_command"]
 
 # Run with -c rather than -m: the worker imports this module as a library, never as __main__.
 _WORKER_CMD = "from agentgym.workers import worker_main; worker_main()"
 
 ResetResult = tuple[dict[str, Any], dict[str, Any]]
 StepResult = tuple[dict[str, Any], float, bool, bool, dict[str, Any]]
+
+
+class _Lost:
+    """The answer of a slot whose worker died during a step: its episode must start over."""
+
+    def __repr__(self) -> str:
+        return "LOST"
+
+
+#: What ``step`` answers for a slot whose worker died (only pools that replace workers).
+LOST = _Lost()
 
 
 class EnvSlots(Protocol):
@@ -58,9 +72,28 @@ def _snapshot(env: gym.Env) -> EnvSnapshot | None:
     return base.snapshot() if isinstance(base, TextEnv) else None
 
 
-def _make(spec: EnvSpec, kwargs: dict[str, Any], max_episode_steps: int | None) -> gym.Env:
+def make_env(spec: EnvSpec, kwargs: dict[str, Any], max_episode_steps: int | None) -> gym.Env:
+    """``gym.make(spec, **kwargs)``, with the step limit overridden when given."""
     extra = {"max_episode_steps": max_episode_steps} if max_episode_steps else {}
     return gym.make(spec, **extra, **kwargs)
+
+
+def serve_command(envs: Sequence[gym.Env], command: str, jobs: Sequence[tuple[int, Any]]
+                  ) -> list[Any]:
+    """Answer one batched command of a worker holding ``envs`` (``close`` answers ``[]``)."""
+    if command == "reset":
+        return [envs[i].reset(seed=seed) for i, seed in jobs]
+    if command == "step":
+        return [envs[i].step(action) for i, action in jobs]
+    if command == "snapshot":
+        return [_snapshot(envs[i]) for i, _ in jobs]
+    if command == "restore":
+        return [restore_env(envs[i], snap) for i, snap in jobs]
+    if command == "close":
+        for env in envs:
+            env.close()
+        return []
+    raise ValueError(f"unknown command {command!r}")
 
 
 class LocalEnvs:
@@ -75,7 +108,7 @@ class LocalEnvs:
         max_episode_steps: int | None = None,
     ) -> None:
         self.num_envs = num_envs
-        self.envs = [_make(spec, kwargs, max_episode_steps) for _ in range(num_envs)]
+        self.envs = [make_env(spec, kwargs, max_episode_steps) for _ in range(num_envs)]
 
     def reset(self, jobs: Sequence[tuple[int, int]]) -> list[ResetResult]:
         return [self.envs[i].reset(seed=seed) for i, seed in jobs]
@@ -101,7 +134,7 @@ def _serve(conn: Connection) -> None:
     try:
         sys.path[:] = conn.recv()
         spec, kwargs, count, limit = conn.recv()
-        envs = [_make(spec, kwargs, limit) for _ in range(count)]
+        envs = [make_env(spec, kwargs, limit) for _ in range(count)]
         conn.send(("ok", None))
     except Exception:
         conn.send(("error", traceback.format_exc()))
@@ -112,21 +145,10 @@ def _serve(conn: Connection) -> None:
         except EOFError:
             break
         try:
-            if command == "reset":
-                result = [envs[i].reset(seed=seed) for i, seed in jobs]
-            elif command == "step":
-                result = [envs[i].step(action) for i, action in jobs]
-            elif command == "snapshot":
-                result = [_snapshot(envs[i]) for i, _ in jobs]
-            elif command == "restore":
-                result = [restore_env(envs[i], snap) for i, snap in jobs]
-            elif command == "close":
-                for env in envs:
-                    env.close()
+            result = serve_command(envs, command, jobs)
+            if command == "close":
                 conn.send(("ok", None))
                 break
-            else:
-                raise ValueError(f"unknown command {command!r}")
             conn.send(("ok", result))
         except Exception:
             conn.send(("error", traceback.format_exc()))
