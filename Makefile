@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml setup.py $(VENV)/.torch
 	$(BIN)/python -m pip install -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml setup.py $(VENV)/.torch
+$(VENV)/.installed-test: pyproject.toml setup.py Makefile $(VENV)/.torch
 	$(BIN)/python -m pip install -e ".[dev,web,textworld,alfworld,tensorboard,ray]"
 	@touch $@ $(VENV)/.installed
 

@@ -4,6 +4,10 @@
 (autocast to bfloat16 on cuda by default), with its tokenizer and the prompt format it acts with;
 :meth:`~PolicyModelTrainer.save_policy` writes a folder that loads back as a policy
 (``policy=hf policy.path=...``) and as a trainer that continues with the same optimizer state.
+
+Under ``torchrun`` (see :mod:`agentgym.trainers.distributed`) :meth:`~PolicyModelTrainer._ddp`
+wraps a model in :class:`~torch.nn.parallel.DistributedDataParallel` for the backward passes and
+:meth:`~PolicyModelTrainer.save_policy` writes on rank 0 only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 from agentgym.policies.hf import resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
+from agentgym.trainers.distributed import barrier, current, is_distributed
 
 __all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer"]
 
@@ -46,13 +51,41 @@ class PolicyModelTrainer:
         if saved.exists():
             self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
 
+    def _ddp(self, module, *, find_unused: bool = False):
+        """``module`` wrapped in ``DistributedDataParallel`` when more than one process trains
+        (gradients are then averaged over the ranks in its backward passes), else ``module``.
+
+        The wrapper shares ``module``'s parameters; DDP's constructor copies rank 0's values to
+        every rank. Buffers (rotary tables, ...) are constants here, so they are not broadcast.
+        """
+        if not is_distributed():
+            return module
+        import torch
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = None
+        if self.device.type == "cuda":
+            ids = [self.device.index if self.device.index is not None
+                   else torch.cuda.current_device()]
+        return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False,
+                                       find_unused_parameters=find_unused)
+
     def save_policy(self, folder: str | Path) -> Path:
-        """The policy (HF folder + prompt settings) and the optimizer state."""
+        """The policy (HF folder + prompt settings) and the optimizer state.
+
+        Under ``torch.distributed`` call it on every rank: rank 0 writes, the others wait for it.
+        """
+        folder = Path(folder)
+        if current().is_main:
+            self._write_policy(folder)
+        barrier()
+        return folder
+
+    def _write_policy(self, folder: Path) -> None:
+        """Write the policy folder (whatever the rank)."""
         import torch
 
-        folder = Path(folder)
         self.model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
         save_prompt_settings(folder, self.format)
         torch.save(self.optimizer.state_dict(), folder / OPTIMIZER_FILE)
-        return folder

@@ -19,12 +19,24 @@ The maths are the pure functions of :mod:`agentgym.trainers.advantages` and
 :mod:`agentgym.trainers.losses`; this module is the loop around them. The critic is a linear
 value head on the policy's last hidden state (``critic=shared``), on a separate copy of the
 starting model (``critic=separate``), or absent (``critic=none``, group baselines only).
+
+Data parallel (``torchrun``, see :mod:`agentgym.trainers.distributed`): each rank passes its own
+shard of the trajectories; :meth:`PPOTrainer.prepare` gathers the shards (in rank order) so that
+advantages, group baselines, whitening and minibatches are those of the whole batch, and splits
+the measuring forward passes over the ranks. In :meth:`PPOTrainer.train_on` every rank walks the
+same minibatches and runs the forward/backward passes of its share of each one through
+``DistributedDataParallel`` wrappers of the policy, the critic model and the value head, which
+sum the gradients; ranks with fewer micro-batches run zero-weight ones so that every rank takes
+part in the same collectives. An update on ``N`` ranks thus equals (up to float rounding) a
+single-process update on the concatenated shards. :meth:`PPOTrainer.save` writes on rank 0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +52,15 @@ from agentgym.trainers.advantages import (
     step_group_advantages,
     turn_gae,
     whiten,
+)
+from agentgym.trainers.distributed import (
+    DistInfo,
+    all_gather_objects,
+    all_reduce_sum,
+    barrier,
+    broadcast_object,
+    current,
+    shard,
 )
 from agentgym.trainers.losses import (
     KL_ESTIMATORS,
@@ -212,6 +233,8 @@ class PPOTrainer(PolicyModelTrainer):
         self.optimizer = torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
         self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self._restore_optimizer()
+        self.dist = current()
+        self._synced = self._wrap_ddp() if self.dist.distributed else None
 
     def _build_critic(self):
         import torch
@@ -237,28 +260,43 @@ class PPOTrainer(PolicyModelTrainer):
             head.load_state_dict(state["head"])
         return critic_model, head.to(self.device)
 
+    def _wrap_ddp(self) -> tuple:
+        """DDP wrappers of (policy, critic model's last hidden state, value head) that the
+        backward passes run through under torch.distributed (``None`` where there is none)."""
+        critic = head = None
+        if self.critic_model is not None:
+            critic = self._ddp(_last_hidden_class()(self.critic_model), find_unused=True)
+        if self.value_head is not None:
+            head = self._ddp(self.value_head)
+        return self._ddp(self.model), critic, head
+
     # --- forward passes ------------------------------------------------------------------------
 
-    def _forward(self, batch: dict[str, Any], *, values: bool, entropy: bool = False):
+    def _forward(self, batch: dict[str, Any], *, values: bool, entropy: bool = False,
+                 synced: bool = False):
         """Token log-probs ``(N, L)``, the critic's ``V(s_t)`` per span ``(S,)`` (or ``None``)
-        and, if asked, the entropy of each position ``(N, L)``."""
+        and, if asked, the entropy of each position ``(N, L)``. With ``synced``, through the
+        DDP wrappers (a backward pass then averages the gradients over the ranks)."""
         import torch
 
+        model, critic, head = self._synced if synced else (self.model, None, self.value_head)
         want_hidden = values and self.config.critic == "shared"
         with torch.autocast(self.device.type, dtype=self.autocast_dtype,
                             enabled=self.autocast_dtype != torch.float32):
-            out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                             output_hidden_states=want_hidden)
+            out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                        output_hidden_states=want_hidden)
             v = None
-            if values and self.value_head is not None:
+            if values and head is not None:
                 if want_hidden:
                     hidden = out.hidden_states[-1]
+                elif critic is not None:
+                    hidden = critic(batch["input_ids"], batch["attention_mask"])
                 else:
                     hidden = self.critic_model(
                         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                         output_hidden_states=True).hidden_states[-1]
                 picked = hidden[batch["span_row"], batch["value_index"]].float()
-                v = self.value_head(picked).squeeze(-1)
+                v = head(picked).squeeze(-1)
         logp = token_logprobs(out.logits, batch["input_ids"])
         ent = entropy_from_logits(out.logits) if entropy else None
         logp, ent = AdmissibleConstraint.apply(out.logits, logp, ent, batch.get("constrain"))
@@ -270,11 +308,27 @@ class PPOTrainer(PolicyModelTrainer):
         return batch
 
     def _measure(self, rows: list[TurnRow], n_turns: int, constraint=None) -> dict[str, list]:
-        """Per turn, without gradients: action log-probs (current and reference) and V(s_t)."""
-        import torch
+        """Per turn, without gradients: action log-probs (current and reference) and V(s_t).
 
+        Under torch.distributed (same ``rows`` on every rank) each rank measures its shard of
+        the rows and every rank receives all the measurements."""
         out: dict[str, list] = {"logp": [None] * n_turns, "ref": [None] * n_turns,
                                 "value": [0.0] * n_turns}
+        mine = shard(rows, self.dist) if self.dist.distributed else rows
+        for part in all_gather_objects(self._measure_rows(mine, constraint)):
+            for turn, (logp, ref, value) in part.items():
+                out["logp"][turn] = logp
+                if ref is not None:
+                    out["ref"][turn] = ref
+                if value is not None:
+                    out["value"][turn] = value
+        return out
+
+    def _measure_rows(self, rows: Sequence[TurnRow], constraint=None) -> dict[int, tuple]:
+        """Turn index -> (action log-probs, reference log-probs or None, V(s_t) or None)."""
+        import torch
+
+        found: dict[int, tuple] = {}
         self.model.eval()
         with torch.no_grad():
             for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
@@ -290,14 +344,12 @@ class PPOTrainer(PolicyModelTrainer):
                 s = 0
                 for k, i in enumerate(idx):
                     for (start, end), turn in zip(rows[i].spans, rows[i].turns):
-                        out["logp"][turn] = logp[k, start:end].cpu()
-                        if ref is not None:
-                            out["ref"][turn] = ref[k, start:end].cpu()
-                        if v is not None:
-                            out["value"][turn] = float(v[s])
+                        found[turn] = (logp[k, start:end].cpu(),
+                                       ref[k, start:end].cpu() if ref is not None else None,
+                                       float(v[s]) if v is not None else None)
                         s += 1
         self.model.train()
-        return out
+        return found
 
     def _bootstrap_values(self, trajectories: Sequence[Trajectory]) -> list[float]:
         """``V`` after the last turn: 0 when terminated, the critic's value when cut short."""
@@ -345,13 +397,22 @@ class PPOTrainer(PolicyModelTrainer):
     def update(self, trajectories: Sequence[Trajectory], *, seed: int = 0,
                lr_scale: float = 1.0) -> dict[str, float]:
         """One PPO update on ``trajectories`` (:meth:`prepare` then :meth:`train_on`); returns
-        namespaced metrics."""
+        namespaced metrics.
+
+        Under torch.distributed, call it on every rank with that rank's own shard (e.g.
+        ``shard(trajectories)`` when every rank holds the same list): the update is the one on
+        the shards concatenated in rank order, and the metrics are those of that whole batch."""
         batch = self.prepare(trajectories)
         return {**batch.metrics, **self.train_on(batch, seed=seed, lr_scale=lr_scale)}
 
     def prepare(self, trajectories: Sequence[Trajectory]) -> PPOBatch:
-        """Rows, old/reference log-probs, values, advantages and critic targets of a batch."""
+        """Rows, old/reference log-probs, values, advantages and critic targets of a batch.
+
+        Under torch.distributed ``trajectories`` is this rank's shard; the batch holds every
+        rank's (the same batch on every rank)."""
         c = self.config
+        if self.dist.distributed:
+            trajectories = [t for part in all_gather_objects(list(trajectories)) for t in part]
         trajectories = [t for t in trajectories if t.steps]
         if not trajectories:
             raise ConfigError("trajectories", "no steps to train on.", "collect episodes first.")
@@ -393,10 +454,14 @@ class PPOTrainer(PolicyModelTrainer):
     def train_on(self, batch: PPOBatch, *, seed: int = 0, lr_scale: float = 1.0
                  ) -> dict[str, float]:
         """``epochs`` passes of shuffled minibatches (of about ``minibatch_turns`` turns, whole
-        rows) over a prepared batch."""
+        rows) over a prepared batch.
+
+        Under torch.distributed every rank must pass the same batch (as :meth:`prepare` makes
+        it); rank 0's ``seed`` and ``lr_scale`` are used on all of them."""
         from tqdm.auto import tqdm
 
         c = self.config
+        seed, lr_scale = broadcast_object((seed, lr_scale))
         for group, base in zip(self.optimizer.param_groups, self._base_lrs):
             group["lr"] = base * lr_scale
         rng = np.random.default_rng(seed)
@@ -404,13 +469,18 @@ class PPOTrainer(PolicyModelTrainer):
                   for _ in range(c.epochs)]
         steps = sum(len(e) for e in epochs)
         sums: dict[str, float] = {}
-        bar = tqdm(total=steps, desc="ppo", disable=not c.progress)
+        bar = tqdm(total=steps, desc="ppo", disable=not c.progress or not self.dist.is_main)
         for minibatches in epochs:
             for mb in minibatches:
                 for k, v in self._minibatch(batch, mb, backward=True).items():
                     sums[k] = sums.get(k, 0.0) + v
                 bar.update(1)
         bar.close()
+        if self.dist.distributed:  # each rank summed its share of every minibatch's losses
+            norm = sums.pop("train/grad_norm", None)  # of the synced gradients: the same
+            sums = all_reduce_sum(sums)
+            if norm is not None:
+                sums["train/grad_norm"] = norm
         metrics = {k: v / steps for k, v in sums.items()}
         metrics["train/optimizer_steps"] = float(steps)
         metrics["train/lr"] = float(self.optimizer.param_groups[0]["lr"])
@@ -426,46 +496,27 @@ class PPOTrainer(PolicyModelTrainer):
                                    backward=False)["loss/total"]
 
     def _minibatch(self, batch: PPOBatch, mb: list[int], *, backward: bool) -> dict[str, float]:
-        """Losses of the rows ``mb`` (micro-batched); with ``backward``, one optimizer step."""
+        """Losses of the rows ``mb`` (micro-batched); with ``backward``, one optimizer step.
+
+        Under torch.distributed a backward minibatch is split over the ranks: each one adds up
+        its share of the losses (normalised by the whole minibatch's turns and tokens)."""
         import torch
 
-        c, rows, measured = self.config, batch.rows, batch.measured
+        c, rows = self.config, batch.rows
         totals = {"loss/policy": 0.0, "loss/value": 0.0, "loss/kl": 0.0, "loss/total": 0.0,
                   "train/entropy": 0.0, "train/clipfrac": 0.0, "train/approx_kl": 0.0}
         n_turns = sum(len(rows[i].turns) for i in mb)
         tokens = sum(e - s for i in mb for s, e in rows[i].spans)
         if backward:
             self.optimizer.zero_grad(set_to_none=True)
-        for idx in micro_batches([len(rows[i]) for i in mb], c.micro_tokens):
-            part = [rows[mb[k]] for k in idx]
-            data = self._batch(part, batch.constraint)
-            logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True)
-            mask = data["action_mask"]
-            old = _per_token(part, mask, lambda t: measured["logp"][t])
-            adv = _per_token(part, mask, lambda t: float(batch.advantages[t]))
-            pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=n_turns)
-            ent_sum = (ent * mask).sum()
-            loss = pol - c.ent_coef * ent_sum / n_turns
-            if v is not None:
-                turns = data["turn"].cpu().numpy()
-                old_v = torch.tensor([measured["value"][t] for t in turns], device=self.device)
-                ret = torch.tensor(batch.targets[turns], dtype=torch.float32, device=self.device)
-                vl = value_loss(v, old_v, ret, clip=c.value_clip or None, num_turns=n_turns)
-                loss = loss + c.vf_coef * vl
-                totals["loss/value"] += vl.item()
-            if self.reference is not None and c.kl_mode == "loss":
-                ref = _per_token(part, mask, lambda t: measured["ref"][t])
-                kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / n_turns
-                loss = loss + c.kl_coef * kl
-                totals["loss/kl"] += kl.item()
-            if backward:
-                loss.backward()
-            share = float(mask.sum()) / max(1, tokens)
-            totals["loss/policy"] += pol.item()
-            totals["loss/total"] += loss.item()
-            totals["train/entropy"] += ent_sum.item() / max(1, tokens)
-            totals["train/clipfrac"] += stats["clipfrac"] * share
-            totals["train/approx_kl"] += stats["approx_kl"] * share
+        synced = backward and self.dist.distributed
+        for part, weight, sync in self._micro_steps(rows, mb, synced=synced):
+            with contextlib.nullcontext() if sync else self._no_sync():
+                loss = self._micro_loss(batch, part, n_turns, tokens,
+                                        totals if weight else None, synced=synced)
+                if backward:
+                    # DDP averages over the ranks; the minibatch's loss is their sum
+                    (loss * weight if synced else loss).backward()
         if backward:
             params = [p for g in self.optimizer.param_groups for p in g["params"]]
             if c.clip_grad:
@@ -474,19 +525,114 @@ class PPOTrainer(PolicyModelTrainer):
             self.optimizer.step()
         return totals
 
+    def _micro_steps(self, rows: Sequence[TurnRow], mb: list[int], *, synced: bool
+                     ) -> list[tuple[list[TurnRow], float, bool]]:
+        """The micro-batches of this process's part of ``mb``: (rows, loss weight, whether its
+        backward pass syncs the gradients).
+
+        With ``synced``, every rank gets as many micro-steps as the rank with the most (each
+        rank can count them all, having the whole batch); the extra ones run a row with weight
+        0, and only the last one syncs."""
+        budget = self.config.micro_tokens
+
+        def micro(part: list[int]) -> list[list[int]]:
+            return [[part[k] for k in idx]
+                    for idx in micro_batches([len(rows[i]) for i in part], budget)]
+
+        if not synced:
+            return [([rows[i] for i in idx], 1.0, True) for idx in micro(mb)]
+        world = self.dist.world_size
+        mine = micro(shard(mb, self.dist))
+        count = max(len(micro(shard(mb, DistInfo(rank=r, world_size=world))))
+                    for r in range(world))
+        return [([rows[i] for i in mine[j]] if j < len(mine) else [rows[mb[0]]],
+                 float(world) if j < len(mine) else 0.0, j == count - 1)
+                for j in range(count)]
+
+    @contextlib.contextmanager
+    def _no_sync(self) -> Iterator[None]:
+        """Accumulate gradients without syncing them in every DDP wrapper."""
+        with contextlib.ExitStack() as stack:
+            for module in self._synced:
+                if module is not None:
+                    stack.enter_context(module.no_sync())
+            yield
+
+    def _micro_loss(self, batch: PPOBatch, part: list[TurnRow], n_turns: int, tokens: int,
+                    totals: dict[str, float] | None, *, synced: bool):
+        """The loss of the rows ``part`` (a share of a minibatch of ``n_turns`` turns and
+        ``tokens`` action tokens); its statistics are added to ``totals`` unless ``None``."""
+        import torch
+
+        c, measured = self.config, batch.measured
+        data = self._batch(part, batch.constraint)
+        logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True,
+                                     synced=synced)
+        mask = data["action_mask"]
+        old = _per_token(part, mask, lambda t: measured["logp"][t])
+        adv = _per_token(part, mask, lambda t: float(batch.advantages[t]))
+        pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=n_turns)
+        ent_sum = (ent * mask).sum()
+        loss = pol - c.ent_coef * ent_sum / n_turns
+        found: dict[str, float] = {}
+        if v is not None:
+            turns = data["turn"].cpu().numpy()
+            old_v = torch.tensor([measured["value"][t] for t in turns], device=self.device)
+            ret = torch.tensor(batch.targets[turns], dtype=torch.float32, device=self.device)
+            vl = value_loss(v, old_v, ret, clip=c.value_clip or None, num_turns=n_turns)
+            loss = loss + c.vf_coef * vl
+            found["loss/value"] = vl.item()
+        if self.reference is not None and c.kl_mode == "loss":
+            ref = _per_token(part, mask, lambda t: measured["ref"][t])
+            kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / n_turns
+            loss = loss + c.kl_coef * kl
+            found["loss/kl"] = kl.item()
+        share = float(mask.sum()) / max(1, tokens)
+        found.update({"loss/policy": pol.item(), "loss/total": loss.item(),
+                      "train/entropy": ent_sum.item() / max(1, tokens),
+                      "train/clipfrac": stats["clipfrac"] * share,
+                      "train/approx_kl": stats["approx_kl"] * share})
+        for key, value in found.items() if totals is not None else ():
+            totals[key] += value
+        return loss
+
     # --- saving --------------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> Path:
-        """The policy (HF folder + prompt settings), the critic and the optimizer state."""
+        """The policy (HF folder + prompt settings), the critic and the optimizer state.
+
+        Under torch.distributed call it on every rank: rank 0 writes, the others wait for it."""
         import torch
 
-        folder = self.save_policy(folder)
-        if self.value_head is not None:
-            torch.save({"head": self.value_head.state_dict(),
-                        "model": (self.critic_model.state_dict()
-                                  if self.critic_model is not None else None)},
-                       folder / _CRITIC_FILE)
+        folder = Path(folder)
+        if self.dist.is_main:
+            self._write_policy(folder)
+            if self.value_head is not None:
+                torch.save({"head": self.value_head.state_dict(),
+                            "model": (self.critic_model.state_dict()
+                                      if self.critic_model is not None else None)},
+                           folder / _CRITIC_FILE)
+        barrier()
         return folder
+
+
+@functools.cache
+def _last_hidden_class() -> type:
+    """A :class:`torch.nn.Module` class (made on first use: no torch at import) around a causal
+    LM that returns its last hidden state, all the separate critic uses: a DDP wrapper of it
+    then sees exactly the parameters that get gradients (not an untied ``lm_head``)."""
+    import torch
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, model) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              output_hidden_states=True).hidden_states[-1]
+
+    return LastHidden
 
 
 def _state_key(observation: dict[str, Any]) -> tuple:
