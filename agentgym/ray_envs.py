@@ -14,7 +14,8 @@ the new actor.
 
 Ray is started here when it is not running yet: on a cluster with ``address`` (``"auto"``, or
 ``"ray://head:10001"``), else as a local instance whose files (sockets, logs, spilled objects)
-and token stay in a scratch folder, with usage statistics off.
+and token stay in a scratch folder, with usage statistics off and its workers at normal
+priority.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def init_ray(*, address: str | None = None, scratch: str | None = None,
 
     A local instance keeps its files under ``scratch`` (default: a new folder in the system's
     temporary directory; Unix sockets live there, so keep the path short) and uses a token
-    made for it, held in this process's environment rather than in ``~/.ray``. ``num_cpus``
+    made for it, kept in that folder rather than in ``~/.ray``; its workers run at the
+    driver's priority (``RAY_worker_niceness=0``; Ray's default is 15). ``num_cpus``
     (local only) is the logical CPU count Ray schedules actors against (default: the machine's).
     Returns the scratch folder of a local instance, else ``None``.
     """
@@ -64,6 +66,9 @@ def init_ray(*, address: str | None = None, scratch: str | None = None,
         _ray().init(address=address, log_to_driver=False)
         return None
     scratch = scratch or tempfile.mkdtemp(prefix="agentgym-ray-")
+    # Ray runs its workers at niceness 15 by default: env workers would then lose the CPU to
+    # the driver and to anything else running, and a rollout would crawl.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     if "RAY_AUTH_MODE" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ:
         token = os.path.join(scratch, "auth_token")  # Ray's default is ~/.ray/auth_token
         with open(os.open(token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
