@@ -12,13 +12,14 @@ wraps a model in :class:`~torch.nn.parallel.DistributedDataParallel` for the bac
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from agentgym.policies.hf import resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
 from agentgym.trainers.distributed import barrier, current, is_distributed
 
-__all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer"]
+__all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer", "last_hidden_module"]
 
 OPTIMIZER_FILE = "optimizer.pt"
 """The optimizer state saved next to a trained policy."""
@@ -89,3 +90,27 @@ class PolicyModelTrainer:
         self.tokenizer.save_pretrained(str(folder))
         save_prompt_settings(folder, self.format)
         torch.save(self.optimizer.state_dict(), folder / OPTIMIZER_FILE)
+
+
+def last_hidden_module(model):
+    """A :class:`torch.nn.Module` around the causal LM ``model`` (sharing its parameters) whose
+    output is the last hidden state ``(N, L, H)`` only: a DDP wrapper of it (with
+    ``find_unused_parameters``) sees exactly the parameters a value head on it trains, not an
+    untied ``lm_head`` whose logits nobody reads."""
+    return _last_hidden_class()(model)
+
+
+@functools.cache
+def _last_hidden_class() -> type:
+    import torch  # made on first use: no torch when agentgym is imported
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, model) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              output_hidden_states=True).hidden_states[-1]
+
+    return LastHidden

@@ -34,9 +34,8 @@ single-process update on the concatenated shards. :meth:`PPOTrainer.save` writes
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,8 @@ from agentgym.trainers.distributed import (
     barrier,
     broadcast_object,
     current,
+    lockstep,
+    no_sync,
     shard,
 )
 from agentgym.trainers.losses import (
@@ -70,7 +71,7 @@ from agentgym.trainers.losses import (
     token_logprobs,
     value_loss,
 )
-from agentgym.trainers.policy_model import PolicyModelTrainer
+from agentgym.trainers.policy_model import PolicyModelTrainer, last_hidden_module
 from agentgym.trainers.rl_data import (
     AdmissibleConstraint,
     TurnRow,
@@ -265,7 +266,7 @@ class PPOTrainer(PolicyModelTrainer):
         backward passes run through under torch.distributed (``None`` where there is none)."""
         critic = head = None
         if self.critic_model is not None:
-            critic = self._ddp(_last_hidden_class()(self.critic_model), find_unused=True)
+            critic = self._ddp(last_hidden_module(self.critic_model), find_unused=True)
         if self.value_head is not None:
             head = self._ddp(self.value_head)
         return self._ddp(self.model), critic, head
@@ -511,7 +512,7 @@ class PPOTrainer(PolicyModelTrainer):
             self.optimizer.zero_grad(set_to_none=True)
         synced = backward and self.dist.distributed
         for part, weight, sync in self._micro_steps(rows, mb, synced=synced):
-            with contextlib.nullcontext() if sync else self._no_sync():
+            with contextlib.nullcontext() if sync else no_sync(self._synced):
                 loss = self._micro_loss(batch, part, n_turns, tokens,
                                         totals if weight else None, synced=synced)
                 if backward:
@@ -530,33 +531,19 @@ class PPOTrainer(PolicyModelTrainer):
         """The micro-batches of this process's part of ``mb``: (rows, loss weight, whether its
         backward pass syncs the gradients).
 
-        With ``synced``, every rank gets as many micro-steps as the rank with the most (each
-        rank can count them all, having the whole batch); the extra ones run a row with weight
-        0, and only the last one syncs."""
-        budget = self.config.micro_tokens
-
-        def micro(part: list[int]) -> list[list[int]]:
-            return [[part[k] for k in idx]
-                    for idx in micro_batches([len(rows[i]) for i in part], budget)]
+        With ``synced``, every rank runs as many micro-steps as the rank with the most (each
+        rank can count them all, having the whole batch): the extra ones run a row with weight
+        0, and only the last one syncs (:func:`~agentgym.trainers.distributed.lockstep`)."""
+        def micro(part: list[int]) -> list[list[TurnRow]]:
+            return [[rows[part[k]] for k in idx] for idx in
+                    micro_batches([len(rows[i]) for i in part], self.config.micro_tokens)]
 
         if not synced:
-            return [([rows[i] for i in idx], 1.0, True) for idx in micro(mb)]
+            return [(part, 1.0, True) for part in micro(mb)]
         world = self.dist.world_size
-        mine = micro(shard(mb, self.dist))
-        count = max(len(micro(shard(mb, DistInfo(rank=r, world_size=world))))
-                    for r in range(world))
-        return [([rows[i] for i in mine[j]] if j < len(mine) else [rows[mb[0]]],
-                 float(world) if j < len(mine) else 0.0, j == count - 1)
-                for j in range(count)]
-
-    @contextlib.contextmanager
-    def _no_sync(self) -> Iterator[None]:
-        """Accumulate gradients without syncing them in every DDP wrapper."""
-        with contextlib.ExitStack() as stack:
-            for module in self._synced:
-                if module is not None:
-                    stack.enter_context(module.no_sync())
-            yield
+        plans = [micro(shard(mb, DistInfo(rank=r, world_size=world))) for r in range(world)]
+        return [(part, float(world), last) if part is not None else ([rows[mb[0]]], 0.0, last)
+                for part, last in lockstep(plans[self.dist.rank], max(map(len, plans)))]
 
     def _micro_loss(self, batch: PPOBatch, part: list[TurnRow], n_turns: int, tokens: int,
                     totals: dict[str, float] | None, *, synced: bool):
@@ -615,24 +602,6 @@ class PPOTrainer(PolicyModelTrainer):
         barrier()
         return folder
 
-
-@functools.cache
-def _last_hidden_class() -> type:
-    """A :class:`torch.nn.Module` class (made on first use: no torch at import) around a causal
-    LM that returns its last hidden state, all the separate critic uses: a DDP wrapper of it
-    then sees exactly the parameters that get gradients (not an untied ``lm_head``)."""
-    import torch
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, model) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              output_hidden_states=True).hidden_states[-1]
-
-    return LastHidden
 
 
 def _state_key(observation: dict[str, Any]) -> tuple:
