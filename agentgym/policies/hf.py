@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -434,6 +435,30 @@ class HFPolicy:
         if c.temperature > 0:  # top_k=0: only temperature and top-p shape the distribution
             kwargs.update(temperature=c.temperature, top_p=c.top_p, top_k=0)
         return GenerationConfig(**kwargs)
+
+    # --- weights ------------------------------------------------------------------------------
+
+    def load_weights(self, source: Any) -> None:
+        """Replace the model's weights in place: a state dict, or a checkpoint folder of the
+        same architecture (the weight sync of a rollout engine between training iterations).
+
+        Raises:
+            ConfigError: The weights do not fit the model (other names or shapes).
+        """
+        import torch
+
+        if isinstance(source, (str, os.PathLike)):
+            from transformers import AutoModelForCausalLM
+
+            source = AutoModelForCausalLM.from_pretrained(source, dtype=self.model.dtype
+                                                          ).state_dict()
+        try:
+            with torch.no_grad():
+                self.model.load_state_dict(dict(source), strict=True)
+        except RuntimeError as exc:
+            raise ConfigError("weights", f"they do not fit this policy's model: {exc}",
+                              "sync weights of the checkpoint this policy was built from, "
+                              "trained further.") from exc
 
     # --- the policy's own random stream --------------------------------------------------------
 

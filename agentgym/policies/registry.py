@@ -36,6 +36,7 @@ POLICIES: dict[str, tuple[str, str]] = {
         "agentgym.policies.openai:OpenAIPolicy",
         "agentgym.policies.openai:OpenAIPolicyConfig",
     ),
+    "ray": ("agentgym.policies.ray_policy:RayPolicy", "agentgym.policies.ray_policy:RayPolicyConfig"),
 }
 
 

@@ -1,0 +1,75 @@
+"""RayPolicy: an HF policy served by Ray actors, and weight sync into them, on a local Ray."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentgym.errors import ConfigError
+from agentgym.policies.hf import HFPolicy
+from agentgym.types import AgentInput
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from agentgym.ray_envs import init_ray
+
+    init_ray(scratch=str(tmp_path_factory.mktemp("ray")), num_cpus=4)
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+def _inputs(n: int) -> list[AgentInput]:
+    return [AgentInput(env_id="agentgym/KeyDoor-v0", goal="reach the exit",
+                       observation=f"You are in room {i}. Doors lead north and east.",
+                       admissible_actions=["go north", "go east", "look"]) for i in range(n)]
+
+
+def test_replicas_act_like_the_local_policy_and_take_synced_weights(tiny_checkpoint: Path
+                                                                     ) -> None:
+    import torch
+
+    from agentgym.policies.ray_policy import RayPolicy
+
+    section = {"name": "hf", "path": str(tiny_checkpoint), "temperature": 0.0,
+               "max_new_tokens": 8}
+    local = HFPolicy(str(tiny_checkpoint), temperature=0.0, max_new_tokens=8)
+    remote = RayPolicy(policy=section, replicas=2, num_cpus=0.5)
+    try:
+        batch = _inputs(5)
+        assert [o.text for o in remote.act(batch)] == [o.text for o in local.act(batch)]
+        # new weights: the local model perturbed; both sides must then act alike again
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for p in local.model.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        before = [o.text for o in remote.act(batch)]
+        timings = remote.sync_weights(local.model.state_dict())
+        after_local = [o.text for o in local.act(batch)]
+        assert [o.text for o in remote.act(batch)] == after_local != before
+        assert timings["total"] >= timings["load_max"] > 0
+        # from a checkpoint folder too: back to the saved weights
+        remote.sync_weights(tiny_checkpoint)
+        fresh = HFPolicy(str(tiny_checkpoint), temperature=0.0, max_new_tokens=8)
+        assert [o.text for o in remote.act(batch)] == [o.text for o in fresh.act(batch)]
+    finally:
+        remote.close()
+
+
+def test_bad_sections_name_the_field(tiny_checkpoint: Path) -> None:
+    from agentgym.policies.ray_policy import RayPolicy
+
+    with pytest.raises(ConfigError, match="policy.policy"):
+        RayPolicy(policy={})
+    with pytest.raises(ConfigError, match="replicas"):
+        RayPolicy(policy={"name": "hf", "path": str(tiny_checkpoint)}, replicas=0)
+    local = HFPolicy(str(tiny_checkpoint), temperature=0.0)
+    with pytest.raises(ConfigError, match="do not fit"):
+        local.load_weights({"lm_head.weight": local.model.lm_head.weight[:3]})
