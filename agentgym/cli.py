@@ -188,6 +188,10 @@ def cmd_train(args: Sequence[str]) -> int:
         return 0
     _check_top_level(cfg, ["trainer", "model", "data", "eval", "rollout", "run", "bc", "loop",
                            "reward"])
+    from agentgym.trainers.distributed import DistInfo
+
+    if DistInfo.from_env().distributed:  # launched by torchrun
+        return _train_distributed(cfg)
     out = _run_dir(cfg, f"train-{cfg.trainer.name}")
     OmegaConf.save(cfg, out / "config.yaml")
     result, report = run_job(cfg, out)
@@ -203,6 +207,34 @@ def cmd_train(args: Sequence[str]) -> int:
     )
     _console().print(f"Results written to [bold]{out}[/] (result.json).")
     return 0
+
+
+def _train_distributed(cfg: DictConfig) -> int:
+    """``agentgym train`` under ``torchrun``: rank 0 runs the experiment, every rank joins the
+    PPO updates (DDP); see :mod:`agentgym.trainers.experiment`."""
+    from agentgym.trainers.distributed import destroy, init_distributed
+    from agentgym.trainers.experiment import follow_experiment, run_experiment
+
+    if cfg.trainer.name != "ppo":
+        raise ConfigError("trainer.name", f"{cfg.trainer.name!r} does not run under torchrun "
+                          "yet; only ppo's updates are distributed.",
+                          "run it without torchrun, or use trainer=ppo.")
+    # rank 0 collects, fits and evaluates alone meanwhile: the others wait up to a day
+    info = init_distributed(device=str(cfg.trainer.get("device", "auto")), timeout_s=86400)
+    try:
+        if not info.is_main:
+            follow_experiment(cfg)
+            return 0
+        if cfg.run.name is None:
+            raise ConfigError("run.name", "must be set under torchrun.",
+                              "give run.name=<name> so that a rerun resumes the same run.")
+        out = _run_dir(cfg, f"train-{cfg.trainer.name}")
+        OmegaConf.save(cfg, out / "config.yaml")
+        result, _ = run_experiment(cfg, out)
+        _print_experiment(out, result)
+        return 0
+    finally:
+        destroy()
 
 
 def _print_experiment(out: Path, result: dict[str, Any]) -> None:

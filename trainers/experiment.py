@@ -18,6 +18,11 @@ this loop in ``runs/<name>/``::
       report.md, curves.png    learning curves
       result.json              summary
 
+Under ``torchrun`` (PPO only), rank 0 runs everything above; the other ranks only join each
+policy update: rank 0 sends them the iteration's scored episodes, every rank trains on its shard
+with gradients synced by DDP (:mod:`agentgym.trainers.distributed`), and rank 0 saves
+(:func:`follow_experiment` is the other ranks' side).
+
 Rerunning the same ``run.name`` resumes: complete iterations are kept; an interrupted one
 continues from what it saved (collected episodes are never collected twice: chunks already in
 ``rollouts.partial.jsonl`` are kept and the policy's sampling stream is reseeded per chunk, so a
@@ -41,7 +46,7 @@ from agentgym.config import build, to_container
 from agentgym.errors import ConfigError
 from agentgym.types import Trajectory
 
-__all__ = ["run_experiment"]
+__all__ = ["follow_experiment", "run_experiment"]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +108,7 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
         (folder / "metrics.json").write_text(json.dumps(rows[-1], indent=2) + "\n")
         _write_rows(out, rows)
         log.info("iteration %d/%d done: %s", k + 1, loop.iterations, _short(rows[-1]))
+    _send(("done",))
     result = {"trainer": cfg.trainer.name, "iterations": loop.iterations,
               "policy": str(policy_path), "start": str(start), "final": rows[-1] if rows else {},
               "env_steps": _env_steps(rows)}
@@ -402,20 +408,52 @@ def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts,
     target = folder / "policy"
     if (target / "config.json").exists():  # updated before an interruption
         return json.loads((target / "update.json").read_text())
+    tmp = folder / "policy.tmp"
     if cfg.trainer.name == "ppo":
-        from agentgym.trainers.ppo import PPOTrainer
-
-        trainer = PPOTrainer(policy_path, config, reference=start)
-        stats = trainer.update(rollouts, seed=seed, lr_scale=lr_scale)
+        job = (str(policy_path), str(start), list(rollouts), seed, lr_scale, str(tmp))
+        _send(("update", *job))
+        trainer, stats = _ppo_update(config, *job)
     else:
         trainer, stats = _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed,
                                      lr_scale)
-    tmp = folder / "policy.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    trainer.save(tmp)
+    trainer.save(tmp)  # under torchrun: rank 0 writes, every rank waits for it
     (tmp / "update.json").write_text(json.dumps(_plain(stats), indent=2) + "\n")
     tmp.rename(target)
     return stats
+
+
+def _ppo_update(config, policy_path: str, start: str, rollouts, seed: int, lr_scale: float,
+                tmp: str):
+    """A PPO trainer after one update on this rank's shard of ``rollouts``, and its stats."""
+    from agentgym.trainers.distributed import current, shard
+    from agentgym.trainers.ppo import PPOTrainer
+
+    trainer = PPOTrainer(policy_path, config, reference=start)
+    mine = shard(rollouts) if current().distributed else rollouts
+    return trainer, trainer.update(mine, seed=seed, lr_scale=lr_scale)
+
+
+def _send(message: tuple) -> None:
+    """Rank 0 tells the other ranks (when there are any) what to do next."""
+    from agentgym.trainers.distributed import broadcast_object, current
+
+    if current().distributed:
+        broadcast_object(message)
+
+
+def follow_experiment(cfg: DictConfig) -> None:
+    """The loop of a rank other than 0 under ``torchrun``: join each PPO update rank 0 starts
+    (same trainer config, this rank's shard), until rank 0 is done."""
+    from agentgym.trainers.distributed import broadcast_object
+
+    config = _trainer_config(cfg)
+    while True:
+        message = broadcast_object(None)
+        if message[0] == "done":
+            return
+        trainer, _ = _ppo_update(config, *message[1:])
+        trainer.save(message[-1])  # writes nothing here; waits for rank 0's save
 
 
 def _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed, lr_scale):

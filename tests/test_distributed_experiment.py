@@ -1,0 +1,78 @@
+"""``agentgym train`` (PPO) under torchrun with 2 gloo ranks against the same run in one process:
+the same episodes, weights equal within float rounding, one set of files written by rank 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from agentgym.storage import load_trajectories
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("small"), env_ids=["agentgym/KeyDoor-v0"],
+                                episodes=6, vocab_size=512,
+                                config=TinyModelConfig(arch="llama", hidden_size=64, layers=2,
+                                                       heads=2))
+
+
+def _args(run_dir: Path, checkpoint: Path) -> list[str]:
+    return ["train", "trainer=ppo", f"run.dir={run_dir}", "run.name=exp",
+            f"model.path={checkpoint}", "loop.env.id=agentgym/KeyDoor-v0", "loop.iterations=2",
+            "loop.episodes=6", "loop.chunk=3", "loop.group_size=2", "loop.max_episode_steps=4",
+            "loop.policy.max_new_tokens=12", "+loop.policy.constrain=admissible",
+            "+loop.policy.think=false", "trainer.constrain=admissible",
+            "reward.terms=[{name: outcome},{name: admissible}]",
+            "trainer.minibatch_turns=8", "trainer.lr=1e-3", "trainer.device=cpu",
+            "trainer.progress=false", "rollout.num_envs=6", "rollout.progress=false"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_experiment_under_torchrun_matches_one_process(checkpoint, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    single = subprocess.run([sys.executable, "-m", "agentgym.cli", *_args(tmp_path / "one",
+                                                                         checkpoint)],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-4000:]
+    port = str(_port())
+    dist = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
+                           "--nproc_per_node=2", "--master_addr=127.0.0.1",
+                           f"--master_port={port}", "-m", "agentgym.cli",
+                           *_args(tmp_path / "two", checkpoint)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-6000:]
+    one, two = tmp_path / "one" / "exp", tmp_path / "two" / "exp"
+    for k in ("000", "001"):  # rank 0 collected the same episodes as the single process
+        a = load_trajectories(one / "iterations" / k / "rollouts.jsonl")
+        b = load_trajectories(two / "iterations" / k / "rollouts.jsonl")
+        assert [(t.seed, [s.action for s in t.steps]) for t in a] == \
+               [(t.seed, [s.action for s in t.steps]) for t in b]
+    wa = load_file(str(one / "iterations" / "001" / "policy" / "model.safetensors"))
+    wb = load_file(str(two / "iterations" / "001" / "policy" / "model.safetensors"))
+    start = load_file(str(checkpoint / "model.safetensors"))
+    for name in wa:
+        moved = (wa[name] - start[name]).abs().max().item()
+        assert torch.allclose(wa[name], wb[name], atol=2e-4 + 1e-2 * moved), name
+    assert any(not torch.equal(wa[n], start[n]) for n in wa)
+    result = json.loads((two / "result.json").read_text())
+    assert result["iterations"] == 2 and (two / "metrics.csv").exists()
+    assert not list(tmp_path.glob("two/*/iterations/*/policy.tmp"))
