@@ -73,3 +73,36 @@ def test_bad_sections_name_the_field(tiny_checkpoint: Path) -> None:
     local = HFPolicy(str(tiny_checkpoint), temperature=0.0)
     with pytest.raises(ConfigError, match="do not fit"):
         local.load_weights({"lm_head.weight": local.model.lm_head.weight[:3]})
+
+
+def test_the_experiment_loop_collects_with_ray_replicas_given_each_iterations_weights(tmp_path):
+    """loop.serve.replicas=1: the collecting policy lives in a Ray actor and gets each
+    iteration's weights; with one replica its sampling stream is the local policy's, so the
+    episodes equal those of the same run without Ray."""
+    import json
+
+    from agentgym.cli import main
+    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
+    from agentgym.storage import load_trajectories
+
+    ckpt = make_tiny_checkpoint(tmp_path / "ck", env_ids=["agentgym/KeyDoor-v0"], episodes=6,
+                                vocab_size=512, config=TinyModelConfig(
+                                    arch="llama", hidden_size=64, layers=2, heads=2))
+    base = ["train", "trainer=ppo", f"model.path={ckpt}", "loop.env.id=agentgym/KeyDoor-v0",
+            "loop.iterations=2", "loop.episodes=4", "loop.chunk=2", "loop.group_size=2",
+            "loop.max_episode_steps=4", "loop.policy.max_new_tokens=12",
+            "+loop.policy.constrain=admissible", "+loop.policy.think=false",
+            "trainer.constrain=admissible", "reward.terms=[{name: outcome},{name: admissible}]",
+            "trainer.minibatch_turns=8", "trainer.lr=1e-3", "trainer.device=cpu",
+            "trainer.progress=false", "rollout.num_envs=4", "rollout.progress=false",
+            f"run.dir={tmp_path}"]
+    assert main([*base, "run.name=local"]) == 0
+    assert main([*base, "run.name=served", "loop.serve.replicas=1", "loop.serve.num_cpus=0.5"]
+                ) == 0
+    for k in ("000", "001"):
+        a, b = (load_trajectories(tmp_path / run / "iterations" / k / "rollouts.jsonl")
+                for run in ("local", "served"))
+        assert [[s.action for s in t.steps] for t in a] == [[s.action for s in t.steps]
+                                                            for t in b]
+    second = json.loads((tmp_path / "served" / "iterations" / "001" / "metrics.json").read_text())
+    assert second["time/weight_sync"] > 0  # iteration 2 collected with iteration 1's weights

@@ -83,6 +83,10 @@ def run_experiment(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
         started = time.perf_counter()
         rollouts = _collect(cfg, folder, policy_path, k)
         timings = {"time/collect": time.perf_counter() - started}
+        for served in _SERVED.values():  # the weights synced into the Ray replicas
+            if served.last_sync:
+                timings["time/weight_sync"] = served.last_sync.pop("total")
+                served.last_sync = {}
         started = time.perf_counter()
         fit_stats = rewarders.fit(k, rollouts, demos, policy_path)
         timings["time/fit"] = time.perf_counter() - started
@@ -230,14 +234,42 @@ def _collect(cfg: DictConfig, folder: Path, policy_path: Path, k: int) -> list[T
     return have
 
 
+_SERVED: dict[str, Any] = {}  # the Ray-served collecting policy, built once per process
+
+
 def _sampling_policy(cfg: DictConfig, path: Path, *, seed: int | None = None):
     """The collecting policy at ``path``: ``loop.policy``'s settings (temperature 1 unless
-    set), its sampling stream started from ``seed`` when given."""
-    from agentgym.policies.hf import HFPolicy
+    set), its sampling stream started from ``seed`` when given. With ``loop.serve.replicas``
+    it is served by Ray actors, built on first use and given ``path``'s weights each time."""
+    settings = {"temperature": 1.0, **(to_container(cfg.loop.policy) or {})}
+    serve = to_container(cfg.loop.get("serve")) or {}
+    if int(serve.get("replicas", 0)) > 0:
+        policy = _served_policy(cfg, serve, path, settings)
+    else:
+        from agentgym.policies.hf import HFPolicy
 
-    policy = HFPolicy(str(path), **{"temperature": 1.0, **(to_container(cfg.loop.policy) or {})})
+        policy = HFPolicy(str(path), **settings)
     if seed is not None:
         policy.reseed(seed)
+    return policy
+
+
+def _served_policy(cfg: DictConfig, serve: dict[str, Any], path: Path, settings: dict):
+    from agentgym.policies.ray_policy import RayPolicy
+
+    key = json.dumps({"serve": serve, "settings": settings}, sort_keys=True, default=str)
+    if key not in _SERVED:
+        _SERVED.clear()
+        address = serve.get("address") or cfg.rollout.get("ray_address")
+        _SERVED[key] = RayPolicy(policy={"name": "hf", "path": str(path), **settings},
+                                 replicas=int(serve["replicas"]),
+                                 num_cpus=float(serve.get("num_cpus", 1.0)),
+                                 num_gpus=float(serve.get("num_gpus", 0.0)), address=address)
+    policy = _SERVED[key]
+    if policy.weights_from != str(path):
+        timings = policy.sync_weights(path)
+        log.info("synced %s into %d Ray replicas in %.2f s", path, int(serve["replicas"]),
+                 timings["total"])
     return policy
 
 

@@ -99,7 +99,9 @@ class RayPolicy:
         self._ray = ray
         actor = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_Replica)
         self._replicas = [actor.remote(dict(policy), k) for k in range(replicas)]
-        self.last_sync: dict[str, float] = {}
+        self.last_sync: dict[str, float] = {}  #: timings of the last sync_weights
+        #: The checkpoint folder the replicas' weights came from (None after a state dict).
+        self.weights_from: str | None = policy.get("path")
 
     def act(self, batch: Sequence[AgentInput]) -> list[ActionOutput]:
         """Each replica acts on a contiguous chunk; the answers come back in input order."""
@@ -118,8 +120,9 @@ class RayPolicy:
         started = time.perf_counter()
         if isinstance(source, (str, Path)):
             ref: Any = str(source)
+            self.weights_from = ref
         else:
-            ref = self._ray.put(dict(source))
+            ref, self.weights_from = self._ray.put(dict(source)), None
         put = time.perf_counter() - started
         loads = self._ray.get([r.load_weights.remote(ref) for r in self._replicas])
         self.last_sync = {"put": put, "load_max": max(loads),
