@@ -5,7 +5,9 @@ out by the rollout engine with ``num_envs`` slots: in this process (``rollout.wo
 local subprocess workers, and on 1, 2 and 4 Ray actors (``rollout.backend=ray``, a local Ray
 started once for the run). Timed: ``engine.run`` (env resets and steps, the policy, the messages
 to the workers); making the engine (launching the envs, e.g. their Chromiums) is reported apart.
-Every runner must return the same trajectories (checked), so only the time differs.
+Every runner must return the same trajectories (checked), so only the time differs. An untimed
+in-process pass warms the caches first; then ``--repeats`` rounds run every runner once each
+(the order rotating), and each runner's figures are from its median round.
 
 The default env is the web shop in Chromium (``agentgym/WebShop-v0``, ``backend=browser``), the
 slowest env here (a navigation and an accessibility tree per step); ``--env textworld`` uses
@@ -14,7 +16,7 @@ TextWorld games instead.
 Usage::
 
     .venv/bin/python benchmarks/scale.py [--episodes 24] [--num-envs 4] [--env web|textworld]
-        [--out benchmarks/results/scale.json]
+        [--repeats 3] [--out benchmarks/results/scale.json]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVS = {
     "web": ("agentgym/WebShop-v0", {"split": "test", "backend": "browser"}),
     "textworld": ("agentgym/TextWorld-v0", {
-        "split": "test", "challenge": "tw-treasure_hunter", "options": {"level": 10},
+        "split": "test", "challenge": "tw-treasure_hunter", "options": {"level": 5},
         "num_games": 8, "cache_dir": str(ROOT / ".scratch" / "textworld")}),
 }
 
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=24)
     parser.add_argument("--num-envs", type=int, default=4)
     parser.add_argument("--env", choices=sorted(ENVS), default="web")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/scale.json")
     args = parser.parse_args()
     env_id, kwargs = ENVS[args.env]
@@ -94,18 +97,25 @@ def main() -> None:
         "date": dt.datetime.now().isoformat(timespec="seconds"), "argv": sys.argv[1:],
         "env": env_id, "env_kwargs": kwargs, "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
         "load_start": os.getloadavg(), "runs": {}}
-    reference = None
-    for name, config in runners.items():
-        print(f"{name} ...", file=sys.stderr, flush=True)
-        figures, signature = _measure(env_id, kwargs, config, args.episodes)
-        reference = reference or signature
-        figures["same_trajectories"] = signature == reference
-        result["runs"][name] = figures
+    _, reference = _measure(env_id, kwargs, runners["in-process"], args.episodes)  # warm-up
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in runners}
+    names = list(runners)
+    for r in range(args.repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            print(f"round {r + 1}: {name} ...", file=sys.stderr, flush=True)
+            figures, signature = _measure(env_id, kwargs, runners[name], args.episodes)
+            figures["same_trajectories"] = signature == reference
+            rounds[name].append(figures)
+    for name, runs in rounds.items():
+        runs.sort(key=lambda f: f["run_s"])
+        result["runs"][name] = {**runs[len(runs) // 2], "run_s_all": [f["run_s"] for f in runs],
+                                "same_trajectories": all(f["same_trajectories"] for f in runs)}
     base = result["runs"]["in-process"]["steps_per_s"]
-    lines = ["| runner | start-up s | run s | episodes/s | steps/s | x in-process | same "
-             "trajectories |", "|---|---|---|---|---|---|---|"]
+    lines = ["| runner | start-up s | run s (median; all) | episodes/s | steps/s | x in-process "
+             "| same trajectories |", "|---|---|---|---|---|---|---|"]
     for name, r in result["runs"].items():
-        lines.append(f"| {name} | {r['startup_s']:.1f} | {r['run_s']:.1f} | "
+        spread = ", ".join(f"{t:.1f}" for t in r["run_s_all"])
+        lines.append(f"| {name} | {r['startup_s']:.1f} | {r['run_s']:.1f} ({spread}) | "
                      f"{r['episodes_per_s']:.2f} | {r['steps_per_s']:.1f} | "
                      f"{r['steps_per_s'] / base:.2f}x | {r['same_trajectories']} |")
     result["table"] = "\n".join(lines)
