@@ -32,7 +32,7 @@ from gymnasium.envs.registration import EnvSpec
 
 from agentgym.env import EnvSnapshot
 from agentgym.errors import MissingExtraError, WorkerError
-from agentgym.workers import LOST, ResetResult, StepResult, serve_command
+from agentgym.workers import LOST, ResetResult, StepResult, serve_command, split_by_worker
 
 __all__ = ["RayEnvs", "init_ray"]
 
@@ -171,13 +171,7 @@ class RayEnvs:
 
     def _call(self, command: str, jobs: Sequence[tuple[int, Any]], *, retry: bool
               ) -> list[Any]:
-        per_worker: dict[int, list[tuple[int, Any]]] = {}
-        order: list[tuple[int, int]] = []
-        for slot, arg in jobs:
-            w = slot % self.workers
-            batch = per_worker.setdefault(w, [])
-            order.append((w, len(batch)))
-            batch.append((slot // self.workers, arg))
+        per_worker, order = split_by_worker(jobs, self.workers)
         futures = {w: self._actors[w].run.remote(command, batch) for w, batch in
                    per_worker.items()}
         answers: dict[int, list[Any]] = {}

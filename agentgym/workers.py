@@ -28,7 +28,7 @@ from agentgym.env import EnvSnapshot, TextEnv, restore_env
 from agentgym.errors import WorkerError
 
 __all__ = ["LOST", "EnvSlots", "LocalEnvs", "ResetResult", "StepResult", "SubprocessEnvs",
-           "make_env", "serve_command"]
+           "make_env", "serve_command", "split_by_worker"]
 
 # Run with -c rather than -m: the worker imports this module as a library, never as __main__.
 _WORKER_CMD = "from agentgym.workers import worker_main; worker_main()"
@@ -154,6 +154,19 @@ def _serve(conn: Connection) -> None:
             conn.send(("error", traceback.format_exc()))
 
 
+def split_by_worker(jobs: Sequence[tuple[int, Any]], workers: int
+                    ) -> tuple[dict[int, list[tuple[int, Any]]], list[tuple[int, int]]]:
+    """Group ``(slot, arg)`` jobs by worker (slot ``i`` lives in worker ``i % workers`` as its
+    env ``i // workers``): each worker's batch, and per job its (worker, position in batch)."""
+    per_worker: dict[int, list[tuple[int, Any]]] = {}
+    order: list[tuple[int, int]] = []
+    for slot, arg in jobs:
+        batch = per_worker.setdefault(slot % workers, [])
+        order.append((slot % workers, len(batch)))
+        batch.append((slot // workers, arg))
+    return per_worker, order
+
+
 class SubprocessEnvs:
     """``num_envs`` environments spread round-robin over ``workers`` processes.
 
@@ -216,13 +229,7 @@ class SubprocessEnvs:
         raise WorkerError(message) from cause
 
     def _call(self, command: str, jobs: Sequence[tuple[int, Any]]) -> list[Any]:
-        per_worker: dict[int, list[tuple[int, Any]]] = {}
-        order: list[tuple[int, int]] = []  # (worker, position in that worker's batch)
-        for slot, arg in jobs:
-            w = slot % self.workers
-            batch = per_worker.setdefault(w, [])
-            order.append((w, len(batch)))
-            batch.append((slot // self.workers, arg))
+        per_worker, order = split_by_worker(jobs, self.workers)
         for w, batch in per_worker.items():
             try:
                 self._conns[w].send((command, batch))

@@ -39,6 +39,17 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_checkpoint(tmp_path_factory) -> Path:
+    """A very small llama-style checkpoint for KeyDoor experiments (fast to train and sample)."""
+    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("small"), env_ids=["agentgym/KeyDoor-v0"],
+                                episodes=6, vocab_size=512,
+                                config=TinyModelConfig(arch="llama", hidden_size=64, layers=2,
+                                                       heads=2))
+
+
+@pytest.fixture(scope="session")
 def tiny_qwen2_checkpoint(tiny_checkpoint, tmp_path_factory) -> Path:
     """A tiny qwen2-style checkpoint sharing :func:`tiny_checkpoint`'s tokenizer."""
     from transformers import AutoTokenizer

@@ -19,16 +19,6 @@ from agentgym.storage import load_trajectories
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
-
-    return make_tiny_checkpoint(tmp_path_factory.mktemp("small"), env_ids=["agentgym/KeyDoor-v0"],
-                                episodes=6, vocab_size=512,
-                                config=TinyModelConfig(arch="llama", hidden_size=64, layers=2,
-                                                       heads=2))
-
-
 def _args(run_dir: Path, checkpoint: Path) -> list[str]:
     return ["train", "trainer=ppo", f"run.dir={run_dir}", "run.name=exp",
             f"model.path={checkpoint}", "loop.env.id=agentgym/KeyDoor-v0", "loop.iterations=2",
@@ -46,7 +36,8 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_experiment_under_torchrun_matches_one_process(checkpoint, tmp_path):
+def test_the_experiment_under_torchrun_matches_one_process(small_checkpoint, tmp_path):
+    checkpoint = small_checkpoint
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     single = subprocess.run([sys.executable, "-m", "agentgym.cli", *_args(tmp_path / "one",

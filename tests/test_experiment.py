@@ -17,16 +17,6 @@ from safetensors.torch import load_file
 from agentgym.storage import load_trajectories
 
 
-@pytest.fixture(scope="module")
-def small_checkpoint(tmp_path_factory) -> Path:
-    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
-
-    return make_tiny_checkpoint(tmp_path_factory.mktemp("small"), env_ids=["agentgym/KeyDoor-v0"],
-                                episodes=6, vocab_size=512,
-                                config=TinyModelConfig(arch="llama", hidden_size=64, layers=2,
-                                                       heads=2))
-
-
 def _command(run_dir: Path, checkpoint: Path) -> list[str]:
     return [
         sys.executable, "-m", "agentgym.cli", "train", "trainer=ppo",

@@ -75,20 +75,17 @@ def test_bad_sections_name_the_field(tiny_checkpoint: Path) -> None:
         local.load_weights({"lm_head.weight": local.model.lm_head.weight[:3]})
 
 
-def test_the_experiment_loop_collects_with_ray_replicas_given_each_iterations_weights(tmp_path):
+def test_the_experiment_loop_collects_with_ray_replicas_given_each_iterations_weights(
+        small_checkpoint: Path, tmp_path: Path) -> None:
     """loop.serve.replicas=1: the collecting policy lives in a Ray actor and gets each
     iteration's weights; with one replica its sampling stream is the local policy's, so the
     episodes equal those of the same run without Ray."""
     import json
 
     from agentgym.cli import main
-    from agentgym.models import TinyModelConfig, make_tiny_checkpoint
     from agentgym.storage import load_trajectories
 
-    ckpt = make_tiny_checkpoint(tmp_path / "ck", env_ids=["agentgym/KeyDoor-v0"], episodes=6,
-                                vocab_size=512, config=TinyModelConfig(
-                                    arch="llama", hidden_size=64, layers=2, heads=2))
-    base = ["train", "trainer=ppo", f"model.path={ckpt}", "loop.env.id=agentgym/KeyDoor-v0",
+    base = ["train", "trainer=ppo", f"model.path={small_checkpoint}", "loop.env.id=agentgym/KeyDoor-v0",
             "loop.iterations=2", "loop.episodes=4", "loop.chunk=2", "loop.group_size=2",
             "loop.max_episode_steps=4", "loop.policy.max_new_tokens=12",
             "+loop.policy.constrain=admissible", "+loop.policy.think=false",
