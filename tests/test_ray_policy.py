@@ -85,7 +85,8 @@ def test_the_experiment_loop_collects_with_ray_replicas_given_each_iterations_we
     from agentgym.cli import main
     from agentgym.storage import load_trajectories
 
-    base = ["train", "trainer=ppo", f"model.path={small_checkpoint}", "loop.env.id=agentgym/KeyDoor-v0",
+    base = ["train", "trainer=ppo", f"model.path={small_checkpoint}",
+            "loop.env.id=agentgym/KeyDoor-v0",
             "loop.iterations=2", "loop.episodes=4", "loop.chunk=2", "loop.group_size=2",
             "loop.max_episode_steps=4", "loop.policy.max_new_tokens=12",
             "+loop.policy.constrain=admissible", "+loop.policy.think=false",

@@ -167,7 +167,8 @@ def test_plan_rewards_are_paid_once_and_by_share_of_arguments() -> None:
     assert convert["tool"] == "convert"
     wrong = {**convert["arguments"], "to_unit": "cm"}
     _, r3, _, _, info = env.step(render_call("convert", wrong))
-    assert r3 == pytest.approx(DEFAULT_WEIGHTS["tool_choice"] + DEFAULT_WEIGHTS["arguments"] * 2 / 3)
+    assert r3 == pytest.approx(DEFAULT_WEIGHTS["tool_choice"]
+                               + DEFAULT_WEIGHTS["arguments"] * 2 / 3)
     spelled = {**convert["arguments"], "to_unit": {"ft": "feet", "yd": "yards"}.get(
         convert["arguments"]["to_unit"], "miles")}
     _, r4, _, _, info = env.step(render_call("convert", spelled))  # unit names are understood

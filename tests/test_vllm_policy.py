@@ -143,3 +143,41 @@ def test_rollout_and_config(tiny_checkpoint: Path, engine_kwargs: dict) -> None:
                           config=RolloutConfig(num_envs=4, max_episode_steps=3, progress=False))
     assert [s.action_ids for t in trajs for s in t.steps] == [
         s.action_ids for t in again_trajs for s in t.steps]
+
+
+@vllm_only
+def test_ray_served_vllm_replica_takes_synced_weights(vllm_policy, tiny_checkpoint: Path,
+                                                      engine_kwargs: dict) -> None:
+    """A VLLMPolicy served by a Ray actor (RayPolicy) acts as the local one, and its weights
+    are updated in place by sync_weights (state dict and folder); sampling repeats on reseed."""
+    pytest.importorskip("ray")
+    from transformers import AutoModelForCausalLM
+
+    from agentgym.policies.ray_policy import RayPolicy
+    from agentgym.ray_envs import init_ray
+
+    init_ray(num_cpus=4)  # a short scratch folder of its own
+    section = {"name": "vllm", "path": str(tiny_checkpoint), "temperature": 0.0,
+               "max_new_tokens": 16, "dtype": "float32", "engine": engine_kwargs}
+    served = RayPolicy(policy=section, replicas=1, num_cpus=1.0)
+    try:
+        vllm_policy.load_weights(tiny_checkpoint)
+        local = vllm_policy.act(_inputs())
+        remote = served.act(_inputs())
+        assert [o.action_ids for o in remote] == [o.action_ids for o in local]
+        changed = AutoModelForCausalLM.from_pretrained(tiny_checkpoint, dtype=torch.float32)
+        with torch.no_grad():
+            for p in changed.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        timings = served.sync_weights(changed.state_dict())
+        for out in served.act(_inputs()):
+            assert torch.allclose(torch.tensor(out.action_logprobs), teacher_forced(changed, out),
+                                  atol=1e-3)
+        served.sync_weights(tiny_checkpoint)
+        assert [o.action_ids for o in served.act(_inputs())] == [o.action_ids for o in local]
+        print(f"sync into a Ray-served vLLM replica: {timings}")
+    finally:
+        served.close()
+        import ray
+
+        ray.shutdown()

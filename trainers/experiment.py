@@ -259,9 +259,16 @@ def _served_policy(cfg: DictConfig, serve: dict[str, Any], path: Path, settings:
 
     key = json.dumps({"serve": serve, "settings": settings}, sort_keys=True, default=str)
     if key not in _SERVED:
+        for old in _SERVED.values():
+            old.close()
         _SERVED.clear()
         address = serve.get("address") or cfg.rollout.get("ray_address")
-        _SERVED[key] = RayPolicy(policy={"name": "hf", "path": str(path), **settings},
+        engine = str(serve.get("engine", "hf"))
+        if engine not in ("hf", "vllm"):
+            raise ConfigError("loop.serve.engine", f"{engine!r} is not an engine.",
+                              "use hf or vllm.")
+        section = {"name": engine, "path": str(path), **settings, **(serve.get("options") or {})}
+        _SERVED[key] = RayPolicy(policy=section,
                                  replicas=int(serve["replicas"]),
                                  num_cpus=float(serve.get("num_cpus", 1.0)),
                                  num_gpus=float(serve.get("num_gpus", 0.0)), address=address)

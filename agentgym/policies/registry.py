@@ -36,7 +36,10 @@ POLICIES: dict[str, tuple[str, str]] = {
         "agentgym.policies.openai:OpenAIPolicy",
         "agentgym.policies.openai:OpenAIPolicyConfig",
     ),
-    "ray": ("agentgym.policies.ray_policy:RayPolicy", "agentgym.policies.ray_policy:RayPolicyConfig"),
+    "ray": (
+        "agentgym.policies.ray_policy:RayPolicy",
+        "agentgym.policies.ray_policy:RayPolicyConfig",
+    ),
 }
 
 

@@ -163,6 +163,11 @@ class VLLMPolicy:
 
     # --- acting --------------------------------------------------------------------------------
 
+    def reseed(self, seed: int) -> None:
+        """Restart the stream of per-request sampling seeds from ``seed`` (samples then repeat
+        as from a policy built with ``seed=seed``; the engine's own seed stays)."""
+        self._seeds = np.random.default_rng(seed)
+
     def act(self, batch: Sequence[AgentInput]) -> list[ActionOutput]:
         """One action per input, from one batched ``LLM.generate`` call."""
         if not batch:

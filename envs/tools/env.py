@@ -34,7 +34,8 @@ from agentgym.envs.tools.world import build_world
 from agentgym.errors import ConfigError
 from agentgym.task import Outcome, Task, TaskSpec, Verdict
 
-__all__ = ["ANSWER_SCHEMA", "DEFAULT_WEIGHTS", "ToolState", "ToolUseEnv", "ToolUseTask", "argument_match"]
+__all__ = ["ANSWER_SCHEMA", "DEFAULT_WEIGHTS", "ToolState", "ToolUseEnv", "ToolUseTask",
+           "argument_match"]
 
 #: Reward per term: ``format`` is paid (negative) for a call that cannot be read or run as
 #: written; ``tool_choice`` once per plan step for calling its tool; ``arguments`` up to once per
