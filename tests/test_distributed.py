@@ -36,6 +36,9 @@ SETTINGS = [
     {"advantage": "gae", "critic": "separate", "kl_coef": 0.1, "kl_mode": "loss",
      "minibatch_turns": 8},
     {"advantage": "rloo", "critic": "none", "step_groups": True, "minibatch_turns": 6},
+    {"advantage": "gae", "critic": "shared", "kl_coef": 0.1, "kl_mode": "loss",
+     "micro_tokens": 96, "minibatch_turns": 5, "parallel": "fsdp"},
+    {"advantage": "gae", "critic": "separate", "minibatch_turns": 8, "parallel": "fsdp"},
 ]
 BASE = {"lr": 3e-3, "epochs": 2, "progress": False, "device": "cpu"}
 
@@ -159,6 +162,10 @@ def _single_process(checkpoint: Path, trajectories, settings: dict):
 
 @pytest.mark.slow
 def test_two_gloo_ranks_train_one_ppo_update_like_one_process(data, tmp_path):
+    from agentgym.trainers.ppo import PPOConfig, PPOTrainer
+
+    from ddp_ppo_script import weights
+
     checkpoint, path, trajectories = data
     _run_job(checkpoint, path, tmp_path)
     dummies = 0
@@ -167,6 +174,7 @@ def test_two_gloo_ranks_train_one_ppo_update_like_one_process(data, tmp_path):
         ranks = [torch.load(folder / f"rank{r}.pt") for r in range(2)]
         info = [json.loads((folder / f"rank{r}.json").read_text()) for r in range(2)]
         assert [x["episodes"] for x in info] == [3, 2]  # different shards
+        assert [x["sharded"] for x in info] == [settings.get("parallel") == "fsdp"] * 2
         dummies += sum(x["dummy_steps"] for x in info)
         start, alone, metrics = _single_process(checkpoint, trajectories, settings)
         assert ranks[0].keys() == ranks[1].keys() == alone.keys()
@@ -195,4 +203,16 @@ def test_two_gloo_ranks_train_one_ppo_update_like_one_process(data, tmp_path):
         if settings["critic"] != "none":
             saved = torch.load(folder / "ckpt-rank0" / "critic.pt", weights_only=False)
             assert torch.equal(saved["head"]["weight"], ranks[0]["head.weight"])
+        if info[0]["sharded"]:  # FSDP saved whole tensors: one process resumes the same way
+            resumed = [torch.load(folder / f"rank{r}-resumed.pt") for r in range(2)]
+            again = PPOTrainer(folder / "ckpt-rank0", PPOConfig(**BASE, **settings))
+            before = weights(again)
+            for name, value in before.items():
+                assert torch.equal(value, ranks[0][name]), name
+            again.update(trajectories, seed=8)
+            for name, value in weights(again).items():
+                assert torch.equal(resumed[0][name], resumed[1][name]), name
+                step = value - before[name]
+                off = float((resumed[0][name] - value).norm() / step.norm())
+                assert off < 2e-4, (name, off)
     assert dummies > 0  # some rank had fewer micro-batches and stayed in step with empty ones

@@ -1,5 +1,6 @@
-"""``agentgym train`` (PPO) under torchrun with 2 gloo ranks against the same run in one process:
-the same episodes, weights equal within float rounding, one set of files written by rank 0."""
+"""``agentgym train`` (PPO) under torchrun with 2 gloo ranks, with replicated (DDP) and sharded
+(FSDP) models, against the same run in one process: the same episodes, weights equal within float
+rounding, one set of files written by rank 0."""
 
 from __future__ import annotations
 
@@ -44,26 +45,30 @@ def test_the_experiment_under_torchrun_matches_one_process(small_checkpoint, tmp
                                                                          checkpoint)],
                             env=env, capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-4000:]
-    port = str(_port())
-    dist = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
-                           "--nproc_per_node=2", "--master_addr=127.0.0.1",
-                           f"--master_port={port}", "-m", "agentgym.cli",
-                           *_args(tmp_path / "two", checkpoint)],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-6000:]
-    one, two = tmp_path / "one" / "exp", tmp_path / "two" / "exp"
-    for k in ("000", "001"):  # rank 0 collected the same episodes as the single process
-        a = load_trajectories(one / "iterations" / k / "rollouts.jsonl")
-        b = load_trajectories(two / "iterations" / k / "rollouts.jsonl")
-        assert [(t.seed, [s.action for s in t.steps]) for t in a] == \
-               [(t.seed, [s.action for s in t.steps]) for t in b]
-    wa = load_file(str(one / "iterations" / "001" / "policy" / "model.safetensors"))
-    wb = load_file(str(two / "iterations" / "001" / "policy" / "model.safetensors"))
+    one = tmp_path / "one" / "exp"
     start = load_file(str(checkpoint / "model.safetensors"))
-    for name in wa:
-        moved = (wa[name] - start[name]).abs().max().item()
-        assert torch.allclose(wa[name], wb[name], atol=2e-4 + 1e-2 * moved), name
+    wa = load_file(str(one / "iterations" / "001" / "policy" / "model.safetensors"))
     assert any(not torch.equal(wa[n], start[n]) for n in wa)
-    result = json.loads((two / "result.json").read_text())
-    assert result["iterations"] == 2 and (two / "metrics.csv").exists()
-    assert not list(tmp_path.glob("two/*/iterations/*/policy.tmp"))
+    for parallel in ("ddp", "fsdp"):  # replicated and sharded models: the same run
+        port = str(_port())
+        dist = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
+                               "--nproc_per_node=2", "--master_addr=127.0.0.1",
+                               f"--master_port={port}", "-m", "agentgym.cli",
+                               *_args(tmp_path / parallel, checkpoint),
+                               f"trainer.parallel={parallel}"],
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-6000:]
+        two = tmp_path / parallel / "exp"
+        for k in ("000", "001"):  # rank 0 collected the same episodes as the single process
+            a = load_trajectories(one / "iterations" / k / "rollouts.jsonl")
+            b = load_trajectories(two / "iterations" / k / "rollouts.jsonl")
+            assert [(t.seed, [s.action for s in t.steps]) for t in a] == \
+                   [(t.seed, [s.action for s in t.steps]) for t in b], parallel
+        wb = load_file(str(two / "iterations" / "001" / "policy" / "model.safetensors"))
+        assert wa.keys() == wb.keys(), parallel
+        for name in wa:
+            moved = (wa[name] - start[name]).abs().max().item()
+            assert torch.allclose(wa[name], wb[name], atol=2e-4 + 1e-2 * moved), (parallel, name)
+        result = json.loads((two / "result.json").read_text())
+        assert result["iterations"] == 2 and (two / "metrics.csv").exists()
+        assert not list(two.glob("iterations/*/policy.tmp"))

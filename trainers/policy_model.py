@@ -6,8 +6,10 @@
 (``policy=hf policy.path=...``) and as a trainer that continues with the same optimizer state.
 
 Under ``torchrun`` (see :mod:`agentgym.trainers.distributed`) :meth:`~PolicyModelTrainer._ddp`
-wraps a model in :class:`~torch.nn.parallel.DistributedDataParallel` for the backward passes and
-:meth:`~PolicyModelTrainer.save_policy` writes on rank 0 only.
+wraps a model in :class:`~torch.nn.parallel.DistributedDataParallel` for the backward passes, or
+the models are sharded (:mod:`agentgym.trainers.fsdp`), and
+:meth:`~PolicyModelTrainer.save_policy` writes on rank 0 only, in the single-process format
+either way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from pathlib import Path
 from agentgym.policies.hf import resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
 from agentgym.trainers.distributed import barrier, current, is_distributed
+from agentgym.trainers.fsdp import (
+    full_optimizer_state,
+    full_state_dict,
+    is_sharded,
+    load_optimizer_state,
+)
 
 __all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer", "last_hidden_module"]
 
@@ -45,12 +53,18 @@ class PolicyModelTrainer:
             self.model_path, dtype=torch.float32).to(self.device)
 
     def _restore_optimizer(self) -> None:
-        """Load ``self.optimizer``'s state when the checkpoint was saved by a trainer."""
+        """Load ``self.optimizer``'s state when the checkpoint was saved by a trainer (cut into
+        this rank's shards when the model is sharded)."""
         import torch
 
         saved = Path(self.model_path) / OPTIMIZER_FILE
-        if saved.exists():
-            self.optimizer.load_state_dict(torch.load(saved, weights_only=False))
+        if not saved.exists():
+            return
+        state = torch.load(saved, weights_only=False)
+        if is_sharded(self.model):
+            load_optimizer_state(self.optimizer, state)
+        else:
+            self.optimizer.load_state_dict(state)
 
     def _ddp(self, module, *, find_unused: bool = False):
         """``module`` wrapped in ``DistributedDataParallel`` when more than one process trains
@@ -77,19 +91,31 @@ class PolicyModelTrainer:
         Under ``torch.distributed`` call it on every rank: rank 0 writes, the others wait for it.
         """
         folder = Path(folder)
+        state = self._gathered_state()
         if current().is_main:
-            self._write_policy(folder)
+            self._write_policy(folder, *state)
         barrier()
         return folder
 
-    def _write_policy(self, folder: Path) -> None:
-        """Write the policy folder (whatever the rank)."""
+    def _gathered_state(self) -> tuple[dict | None, dict | None]:
+        """The policy's weights and the optimizer state as whole tensors on rank 0, gathered
+        from the shards (a collective: every rank calls it); ``(None, None)`` when the model is
+        not sharded (then they are read from the model and the optimizer as they are)."""
+        if not is_sharded(self.model):
+            return None, None
+        return full_state_dict(self.model), full_optimizer_state(self.optimizer)
+
+    def _write_policy(self, folder: Path, weights: dict | None = None,
+                      optimizer_state: dict | None = None) -> None:
+        """Write the policy folder (whatever the rank), from ``weights`` and
+        ``optimizer_state`` when given (see :meth:`_gathered_state`)."""
         import torch
 
-        self.model.save_pretrained(str(folder))
+        self.model.save_pretrained(str(folder), state_dict=weights)
         self.tokenizer.save_pretrained(str(folder))
         save_prompt_settings(folder, self.format)
-        torch.save(self.optimizer.state_dict(), folder / OPTIMIZER_FILE)
+        torch.save(optimizer_state if optimizer_state is not None
+                   else self.optimizer.state_dict(), folder / OPTIMIZER_FILE)
 
 
 def last_hidden_module(model):

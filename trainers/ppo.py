@@ -29,6 +29,8 @@ same minibatches and runs the forward/backward passes of its share of each one t
 sum the gradients; ranks with fewer micro-batches run zero-weight ones so that every rank takes
 part in the same collectives. An update on ``N`` ranks thus equals (up to float rounding) a
 single-process update on the concatenated shards. :meth:`PPOTrainer.save` writes on rank 0.
+With ``parallel=fsdp`` the policy, the critic and the reference are sharded instead
+(:mod:`agentgym.trainers.fsdp`): the same update, with every forward pass in lockstep too.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from agentgym.trainers.distributed import (
     no_sync,
     shard,
 )
+from agentgym.trainers.fsdp import PARALLEL, full_state_dict, shard_model
 from agentgym.trainers.losses import (
     KL_ESTIMATORS,
     entropy_from_logits,
@@ -156,9 +159,14 @@ class PPOConfig:
     """Autocast dtype (``auto``: bfloat16 on cuda, float32 on cpu); weights stay float32."""
     progress: bool = True
     """Show a progress bar over optimizer steps."""
+    parallel: str = "ddp"
+    """Under ``torchrun``: ``ddp`` (a whole copy of each model per rank, gradients averaged) or
+    ``fsdp`` (parameters, gradients and optimizer state sharded over the ranks, for models that
+    do not fit one device). The same update either way; no effect in one process."""
 
     def __post_init__(self) -> None:
         for name, allowed in (("advantage", ADVANTAGES), ("critic", CRITICS),
+                              ("parallel", PARALLEL),
                               ("constrain", ("none", "admissible")),
                               ("kl_mode", _KL_MODES), ("kl_estimator", KL_ESTIMATORS),
                               ("dtype", DTYPES)):
@@ -218,6 +226,7 @@ class PPOTrainer(PolicyModelTrainer):
         from transformers import AutoModelForCausalLM
 
         self.config = c = config or PPOConfig()
+        self.dist = current()
         self._load_policy(model_path, c.device, c.dtype)
         self.reference = None
         if c.kl_coef > 0:
@@ -225,6 +234,11 @@ class PPOTrainer(PolicyModelTrainer):
                                                        dtype=torch.float32)
             self.reference = ref.to(self.device).eval().requires_grad_(False)
         self.critic_model, self.value_head = self._build_critic()
+        self.sharded = self.dist.distributed and c.parallel == "fsdp"
+        if self.sharded:  # before the optimizer, which must hold the shards
+            for module in (self.model, self.critic_model, self.value_head, self.reference):
+                if module is not None:
+                    shard_model(module)
         params = [{"params": list(self.model.parameters()), "lr": c.lr}]
         critic_params = list(self.value_head.parameters()) if self.value_head else []
         if self.critic_model is not None:
@@ -234,8 +248,13 @@ class PPOTrainer(PolicyModelTrainer):
         self.optimizer = torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
         self._base_lrs = [g["lr"] for g in self.optimizer.param_groups]
         self._restore_optimizer()
-        self.dist = current()
-        self._synced = self._wrap_ddp() if self.dist.distributed else None
+        self._synced = None
+        if self.sharded:  # the sharded modules sync their own gradients
+            critic = (last_hidden_module(self.critic_model)
+                      if self.critic_model is not None else None)
+            self._synced = (self.model, critic, self.value_head)
+        elif self.dist.distributed:
+            self._synced = self._wrap_ddp()
 
     def _build_critic(self):
         import torch
@@ -316,7 +335,14 @@ class PPOTrainer(PolicyModelTrainer):
         out: dict[str, list] = {"logp": [None] * n_turns, "ref": [None] * n_turns,
                                 "value": [0.0] * n_turns}
         mine = shard(rows, self.dist) if self.dist.distributed else rows
-        for part in all_gather_objects(self._measure_rows(mine, constraint)):
+        passes = 0
+        if self.sharded:  # every forward pass is a collective: run as many as the busiest rank
+            world = self.dist.world_size
+            passes = max(len(self._measure_plan(shard(rows, DistInfo(rank=r, world_size=world))))
+                         for r in range(world))
+        found = self._measure_rows(mine, constraint, passes=passes,
+                                   filler=rows[0] if rows else None)
+        for part in all_gather_objects(found):
             for turn, (logp, ref, value) in part.items():
                 out["logp"][turn] = logp
                 if ref is not None:
@@ -325,15 +351,24 @@ class PPOTrainer(PolicyModelTrainer):
                     out["value"][turn] = value
         return out
 
-    def _measure_rows(self, rows: Sequence[TurnRow], constraint=None) -> dict[int, tuple]:
-        """Turn index -> (action log-probs, reference log-probs or None, V(s_t) or None)."""
+    def _measure_plan(self, rows: Sequence[TurnRow]) -> list[list[int]]:
+        return micro_batches([len(r) for r in rows], self.config.micro_tokens)
+
+    def _measure_rows(self, rows: Sequence[TurnRow], constraint=None, *, passes: int = 0,
+                      filler: TurnRow | None = None) -> dict[int, tuple]:
+        """Turn index -> (action log-probs, reference log-probs or None, V(s_t) or None).
+
+        With ``passes``, that many forward passes: the ones past this rank's micro-batches run
+        on ``filler`` and are dropped (sharded models need every rank in every pass)."""
         import torch
 
         found: dict[int, tuple] = {}
+        plan = self._measure_plan(rows)
         self.model.eval()
         with torch.no_grad():
-            for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
-                batch = self._batch([rows[i] for i in idx], constraint)
+            for idx, _ in lockstep(plan, max(passes, len(plan))):
+                batch = self._batch([rows[i] for i in idx] if idx is not None else [filler],
+                                    constraint)
                 logp, v, _ = self._forward(batch, values=self.value_head is not None)
                 ref = None
                 if self.reference is not None:
@@ -342,6 +377,8 @@ class PPOTrainer(PolicyModelTrainer):
                     ref, _ = AdmissibleConstraint.apply(
                         ref_logits, token_logprobs(ref_logits, batch["input_ids"]), None,
                         batch["constrain"])
+                if idx is None:
+                    continue
                 s = 0
                 for k, i in enumerate(idx):
                     for (start, end), turn in zip(rows[i].spans, rows[i].turns):
@@ -522,6 +559,8 @@ class PPOTrainer(PolicyModelTrainer):
             params = [p for g in self.optimizer.param_groups for p in g["params"]]
             if c.clip_grad:
                 norm = torch.nn.utils.clip_grad_norm_(params, c.clip_grad)
+                if hasattr(norm, "full_tensor"):  # sharded: the ranks' parts of the norm
+                    norm = norm.full_tensor()
                 totals["train/grad_norm"] = float(norm)
             self.optimizer.step()
         return totals
@@ -592,13 +631,13 @@ class PPOTrainer(PolicyModelTrainer):
         import torch
 
         folder = Path(folder)
+        state = self._gathered_state()  # whole tensors from the shards (every rank joins)
+        head = full_state_dict(self.value_head) if self.value_head is not None else None
+        critic = full_state_dict(self.critic_model) if self.critic_model is not None else None
         if self.dist.is_main:
-            self._write_policy(folder)
-            if self.value_head is not None:
-                torch.save({"head": self.value_head.state_dict(),
-                            "model": (self.critic_model.state_dict()
-                                      if self.critic_model is not None else None)},
-                           folder / _CRITIC_FILE)
+            self._write_policy(folder, *state)
+            if head is not None:
+                torch.save({"head": head, "model": critic}, folder / _CRITIC_FILE)
         barrier()
         return folder
 
