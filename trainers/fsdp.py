@@ -11,6 +11,9 @@ and freed after). What this costs the callers:
   ranks with fewer micro-batches with passes whose results they drop, as for DDP's backward
   passes: :func:`~agentgym.trainers.distributed.lockstep`).
 * The optimizer must be built after sharding (it then holds the shards).
+* Models are loaded on the CPU and sharded from there: each rank moves only its shards to its
+  device, so a model that does not fit one GPU never has to (it must fit each machine's memory
+  once per rank while loading).
 * Checkpoints stay in the single-process format, so a run can move between one process, DDP and
   FSDP: :func:`full_state_dict` and :func:`full_optimizer_state` gather whole tensors (to rank 0's
   CPU, one tensor at a time) and :func:`load_optimizer_state` cuts a whole saved state into this
@@ -18,7 +21,7 @@ and freed after). What this costs the callers:
 
 Example (every rank runs this)::
 
-    shard_model(model)                      # decoder layers, then the rest
+    shard_model(model, device_mesh("cuda"))  # decoder layers, then the rest; shards on the GPU
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     ...                                     # the same forward/backward passes on every rank
     weights = full_state_dict(model)        # whole tensors on rank 0, {} elsewhere
@@ -31,17 +34,26 @@ from typing import Any
 
 from agentgym.trainers.distributed import current
 
-__all__ = ["PARALLEL", "full_optimizer_state", "full_state_dict", "is_sharded",
+__all__ = ["PARALLEL", "device_mesh", "full_optimizer_state", "full_state_dict", "is_sharded",
            "load_optimizer_state", "shard_model"]
 
 #: ``trainer.parallel`` settings: replicate the models (DDP) or shard them (FSDP).
 PARALLEL = ("ddp", "fsdp")
 
 
-def shard_model(model, *, layer_classes: Iterable[str] | None = None):
-    """Shard ``model`` in place over the process group: each block named in ``layer_classes``
-    (default: the model's ``_no_split_modules``, the decoder layers of a transformers model) is
-    its own FSDP unit, and the root holds what is left (embeddings, final norm, head).
+def device_mesh(device_type: str):
+    """A one-dimensional mesh of every rank, on ``cpu`` (gloo) or ``cuda`` (each rank's current
+    device)."""
+    from torch.distributed.device_mesh import init_device_mesh
+
+    return init_device_mesh(device_type, (current().world_size,))
+
+
+def shard_model(model, mesh, *, layer_classes: Iterable[str] | None = None):
+    """Shard ``model`` in place over ``mesh`` (see :func:`device_mesh`), moving the shards to
+    its device: each block named in ``layer_classes`` (default: the model's
+    ``_no_split_modules``, the decoder layers of a transformers model) is its own FSDP unit, and
+    the root holds what is left (embeddings, final norm, head).
 
     Returns ``model`` (whose class is now an FSDP subclass of its own; its parameters are
     ``DTensor`` shards).
@@ -52,8 +64,8 @@ def shard_model(model, *, layer_classes: Iterable[str] | None = None):
                 else getattr(model, "_no_split_modules", None) or ())
     blocks = [m for m in model.modules() if m is not model and type(m).__name__ in names]
     for block in blocks:
-        fully_shard(block)
-    fully_shard(model)
+        fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
     return model
 
 

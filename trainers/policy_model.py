@@ -36,9 +36,11 @@ OPTIMIZER_FILE = "optimizer.pt"
 class PolicyModelTrainer:
     """Base of the trainers that update a policy model (PPO, online DPO)."""
 
-    def _load_policy(self, model_path: str | Path, device: str, dtype: str) -> None:
+    def _load_policy(self, model_path: str | Path, device: str, dtype: str, *,
+                     place: bool = True) -> None:
         """Set ``model_path``, ``device``, ``autocast_dtype``, ``tokenizer``, ``format``,
-        ``pad_id`` and ``model`` (float32 weights, train mode)."""
+        ``pad_id`` and ``model`` (float32 weights, train mode; moved to ``device`` when
+        ``place``, else left on the CPU for sharding)."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -49,8 +51,9 @@ class PolicyModelTrainer:
         self.format = checkpoint_format(self.model_path)
         self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
                        else self.tokenizer.eos_token_id)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            self.model_path, dtype=torch.float32).to(self.device)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32)
+        if place:
+            self.model.to(self.device)
 
     def _restore_optimizer(self) -> None:
         """Load ``self.optimizer``'s state when the checkpoint was saved by a trainer (cut into

@@ -65,7 +65,7 @@ from agentgym.trainers.distributed import (
     no_sync,
     shard,
 )
-from agentgym.trainers.fsdp import PARALLEL, full_state_dict, shard_model
+from agentgym.trainers.fsdp import PARALLEL, device_mesh, full_state_dict, shard_model
 from agentgym.trainers.losses import (
     KL_ESTIMATORS,
     entropy_from_logits,
@@ -227,18 +227,20 @@ class PPOTrainer(PolicyModelTrainer):
 
         self.config = c = config or PPOConfig()
         self.dist = current()
-        self._load_policy(model_path, c.device, c.dtype)
+        # sharded models are loaded on the CPU, and each rank moves only its shards to the device
+        self.sharded = self.dist.distributed and c.parallel == "fsdp"
+        self._load_policy(model_path, c.device, c.dtype, place=not self.sharded)
         self.reference = None
         if c.kl_coef > 0:
             ref = AutoModelForCausalLM.from_pretrained(str(reference or self.model_path),
                                                        dtype=torch.float32)
-            self.reference = ref.to(self.device).eval().requires_grad_(False)
+            self.reference = self._place(ref).eval().requires_grad_(False)
         self.critic_model, self.value_head = self._build_critic()
-        self.sharded = self.dist.distributed and c.parallel == "fsdp"
         if self.sharded:  # before the optimizer, which must hold the shards
+            mesh = device_mesh(self.device.type)
             for module in (self.model, self.critic_model, self.value_head, self.reference):
                 if module is not None:
-                    shard_model(module)
+                    shard_model(module, mesh)
         params = [{"params": list(self.model.parameters()), "lr": c.lr}]
         critic_params = list(self.value_head.parameters()) if self.value_head else []
         if self.critic_model is not None:
@@ -271,14 +273,18 @@ class PPOTrainer(PolicyModelTrainer):
                                                                 dtype=torch.float32)
             if state is not None and state.get("model") is not None:
                 critic_model.load_state_dict(state["model"])
-            critic_model.to(self.device)
+            self._place(critic_model)
         hidden = (critic_model or self.model).config.hidden_size
         head = torch.nn.Linear(hidden, 1)
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
         if state is not None:
             head.load_state_dict(state["head"])
-        return critic_model, head.to(self.device)
+        return critic_model, self._place(head)
+
+    def _place(self, module):
+        """``module`` on the training device, or left on the CPU when it is to be sharded."""
+        return module if self.sharded else module.to(self.device)
 
     def _wrap_ddp(self) -> tuple:
         """DDP wrappers of (policy, critic model's last hidden state, value head) that the
