@@ -1,6 +1,6 @@
 """``agentgym train`` (PPO) under torchrun with 2 gloo ranks, with replicated (DDP) and sharded
-(FSDP) models, against the same run in one process: the same episodes, weights equal within float
-rounding, one set of files written by rank 0."""
+(FSDP) models, and as 2 nodes of one process each, against the same run in one process: the same
+episodes, weights equal within float rounding, one set of files written by rank 0."""
 
 from __future__ import annotations
 
@@ -49,26 +49,31 @@ def test_the_experiment_under_torchrun_matches_one_process(small_checkpoint, tmp
     start = load_file(str(checkpoint / "model.safetensors"))
     wa = load_file(str(one / "iterations" / "001" / "policy" / "model.safetensors"))
     assert any(not torch.equal(wa[n], start[n]) for n in wa)
-    for parallel in ("ddp", "fsdp"):  # replicated and sharded models: the same run
-        port = str(_port())
-        dist = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes=1",
-                               "--nproc_per_node=2", "--master_addr=127.0.0.1",
-                               f"--master_port={port}", "-m", "agentgym.cli",
-                               *_args(tmp_path / parallel, checkpoint),
-                               f"trainer.parallel={parallel}"],
-                              env=env, capture_output=True, text=True, timeout=600)
-        assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-6000:]
-        two = tmp_path / parallel / "exp"
+    for run, parallel in (("ddp", "ddp"), ("fsdp", "fsdp"), ("nodes", "ddp")):
+        # ddp / fsdp: one node of 2 processes; nodes: 2 nodes (torchrun launches) of 1 each,
+        # so rank 1 is local rank 0 of its node
+        nodes = 2 if run == "nodes" else 1
+        port, logs = str(_port()), [tmp_path / f"{run}-node{node}.log" for node in range(nodes)]
+        launches = [subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", f"--nnodes={nodes}",
+             f"--node_rank={node}", f"--nproc_per_node={2 // nodes}", "--master_addr=127.0.0.1",
+             f"--master_port={port}", "-m", "agentgym.cli", *_args(tmp_path / run, checkpoint),
+             f"trainer.parallel={parallel}"],
+            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            for node, log in enumerate(logs)]
+        for launch, log in zip(launches, logs):
+            assert launch.wait(timeout=600) == 0, (run, log.read_text()[-6000:])
+        two = tmp_path / run / "exp"
         for k in ("000", "001"):  # rank 0 collected the same episodes as the single process
             a = load_trajectories(one / "iterations" / k / "rollouts.jsonl")
             b = load_trajectories(two / "iterations" / k / "rollouts.jsonl")
             assert [(t.seed, [s.action for s in t.steps]) for t in a] == \
-                   [(t.seed, [s.action for s in t.steps]) for t in b], parallel
+                   [(t.seed, [s.action for s in t.steps]) for t in b], run
         wb = load_file(str(two / "iterations" / "001" / "policy" / "model.safetensors"))
-        assert wa.keys() == wb.keys(), parallel
+        assert wa.keys() == wb.keys(), run
         for name in wa:
             moved = (wa[name] - start[name]).abs().max().item()
-            assert torch.allclose(wa[name], wb[name], atol=2e-4 + 1e-2 * moved), (parallel, name)
+            assert torch.allclose(wa[name], wb[name], atol=2e-4 + 1e-2 * moved), (run, name)
         result = json.loads((two / "result.json").read_text())
         assert result["iterations"] == 2 and (two / "metrics.csv").exists()
         assert not list(two.glob("iterations/*/policy.tmp"))
