@@ -6,6 +6,15 @@ Each iteration: at logged states (steps of the iteration's rollouts) the current
 and the worst candidate form a preference pair when their scores differ by more than
 ``min_margin``. The DPO loss (:func:`~agentgym.trainers.losses.dpo_loss`) then trains the policy
 with the policy as it was at the start of the iteration as the reference.
+
+Data parallel (``torchrun``, see :mod:`agentgym.trainers.distributed`): each rank passes its own
+shard of the pairs to :meth:`OnlineDPOTrainer.update`, which gathers them (in rank order), so that
+every rank walks the same minibatches of the whole list. The reference log-probabilities are
+measured by each rank on its shard and shared. Each rank then runs the forward/backward pass of
+its share of every minibatch through a ``DistributedDataParallel`` wrapper of the policy, its
+loss weighted so that the ranks' shares add up to the minibatch's loss (a rank whose share is
+empty runs a zero-weight pass, so that every rank joins the same collectives). An update on ``N``
+ranks thus equals, up to float rounding, the single-process update on all the pairs.
 """
 
 from __future__ import annotations
@@ -21,6 +30,13 @@ import numpy as np
 from agentgym.errors import ConfigError
 from agentgym.policies.best_of_n import candidate_trajectory
 from agentgym.policies.hf import DTYPES
+from agentgym.trainers.distributed import (
+    all_gather_objects,
+    all_reduce_sum,
+    broadcast_object,
+    current,
+    shard,
+)
 from agentgym.trainers.losses import dpo_loss, token_logprobs
 from agentgym.trainers.policy_model import PolicyModelTrainer
 from agentgym.trainers.rl_data import (
@@ -167,12 +183,17 @@ class OnlineDPOTrainer(PolicyModelTrainer):
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr,
                                            weight_decay=c.weight_decay)
         self._restore_optimizer()
+        self.dist = current()
+        self._synced = self._ddp(self.model) if self.dist.distributed else None
 
-    def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool, constraint=None):
+    def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool, constraint=None,
+                          synced: bool = False):
         """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``
-        (renormalised over admissible answers with a ``constraint``)."""
+        (renormalised over admissible answers with a ``constraint``). With ``synced``, through
+        the DDP wrapper (a backward pass then averages the gradients over the ranks)."""
         import torch
 
+        model = self._synced if synced else self.model
         out: list[Any] = [None] * len(rows)
         with torch.set_grad_enabled(grad):
             for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
@@ -180,8 +201,8 @@ class OnlineDPOTrainer(PolicyModelTrainer):
                          for k, v in collate_rows([rows[i] for i in idx], self.pad_id).items()}
                 with torch.autocast(self.device.type, dtype=self.autocast_dtype,
                                     enabled=self.autocast_dtype != torch.float32):
-                    logits = self.model(input_ids=batch["input_ids"],
-                                        attention_mask=batch["attention_mask"]).logits
+                    logits = model(input_ids=batch["input_ids"],
+                                   attention_mask=batch["attention_mask"]).logits
                 logp = token_logprobs(logits, batch["input_ids"])
                 if constraint is not None:
                     part = [rows[i] for i in idx]
@@ -194,11 +215,18 @@ class OnlineDPOTrainer(PolicyModelTrainer):
 
     def update(self, pairs: Sequence[PreferencePair], *, seed: int = 0,
                lr_scale: float = 1.0) -> dict[str, float]:
-        """``epochs`` passes of DPO over ``pairs``; the reference is the policy before the call."""
-        import torch
+        """``epochs`` passes of DPO over ``pairs``; the reference is the policy before the call.
+
+        Under torch.distributed, call it on every rank with that rank's own shard of the pairs
+        (e.g. ``shard(pairs)`` when every rank holds the same list): the update is the one on the
+        shards concatenated in rank order, rank 0's ``seed`` and ``lr_scale`` are used, and the
+        metrics are those of the whole list (the same on every rank)."""
         from tqdm.auto import tqdm
 
         c = self.config
+        if self.dist.distributed:
+            pairs = [p for part in all_gather_objects(list(pairs)) for p in part]
+            seed, lr_scale = broadcast_object((seed, lr_scale))
         if not pairs:
             log.warning("online DPO: no preference pairs this iteration (all candidates tied)")
             return {"loss/dpo": float("nan"), "dpo/accuracy": float("nan")}
@@ -209,33 +237,76 @@ class OnlineDPOTrainer(PolicyModelTrainer):
         con = None
         if c.constrain == "admissible":
             con = AdmissibleConstraint(self.tokenizer, self.format, [p.admissible for p in pairs])
-        self.model.eval()
-        ref_c = self.sequence_logprobs(chosen, grad=False, constraint=con)
-        ref_r = self.sequence_logprobs(rejected, grad=False, constraint=con)
-        self.model.train()
+        reference = self._reference(chosen, rejected, con)
         rng = np.random.default_rng(seed)
         steps = c.epochs * -(-len(pairs) // c.batch_pairs)
         sums = {"loss/dpo": 0.0, "dpo/accuracy": 0.0, "dpo/margin": 0.0}
-        bar = tqdm(total=steps, desc="dpo", disable=not c.progress)
+        bar = tqdm(total=steps, desc="dpo", disable=not c.progress or not self.dist.is_main)
         for _ in range(c.epochs):
             order = rng.permutation(len(pairs)).tolist()
             for start in range(0, len(pairs), c.batch_pairs):
                 mb = order[start:start + c.batch_pairs]
-                self.optimizer.zero_grad(set_to_none=True)
-                pc = self.sequence_logprobs([chosen[i] for i in mb], grad=True, constraint=con)
-                pr = self.sequence_logprobs([rejected[i] for i in mb], grad=True, constraint=con)
-                loss, stats = dpo_loss(pc, pr, ref_c[mb], ref_r[mb], beta=c.beta)
-                loss.backward()
-                if c.clip_grad:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_grad)
-                self.optimizer.step()
-                sums["loss/dpo"] += loss.item()
-                sums["dpo/accuracy"] += stats["accuracy"]
-                sums["dpo/margin"] += stats["margin"]
+                for key, value in self._step(mb, chosen, rejected, reference, con).items():
+                    sums[key] += value
                 bar.update(1)
         bar.close()
+        if self.dist.distributed:  # each rank added up its share of every minibatch's values
+            sums = all_reduce_sum(sums)
         return {k: v / steps for k, v in sums.items()}
 
+    def _reference(self, chosen: list[TurnRow], rejected: list[TurnRow], con):
+        """Sequence log-probs ``(chosen, rejected)`` of every pair under the policy as it is now,
+        without gradients. Under torch.distributed each rank measures its shard of the pairs and
+        every rank receives them all."""
+        import torch
+
+        mine = list(range(len(chosen)))
+        if self.dist.distributed:
+            mine = shard(mine, self.dist)
+        self.model.eval()
+        measured = [torch.zeros(0, device=self.device), torch.zeros(0, device=self.device)]
+        if mine:
+            measured = [self.sequence_logprobs([rows[i] for i in mine], grad=False,
+                                               constraint=con) for rows in (chosen, rejected)]
+        self.model.train()
+        if not self.dist.distributed:
+            return measured
+        parts = all_gather_objects([m.cpu() for m in measured])
+        return [torch.cat([p[k] for p in parts]).to(self.device) for k in range(2)]
+
+    def _step(self, mb: list[int], chosen: list[TurnRow], rejected: list[TurnRow], reference,
+              con) -> dict[str, float]:
+        """One optimizer step on the pairs ``mb``; returns this process's share of the
+        minibatch's loss, accuracy and margin (all of them in a single process).
+
+        Under torch.distributed each rank takes its shard of ``mb``: DDP averages the ranks'
+        gradients while the minibatch's loss is the sum of their shares' (each weighted by its
+        share of the pairs), hence the factor ``world_size``."""
+        import torch
+
+        c, synced = self.config, self.dist.distributed
+        part, weight = mb, 1.0
+        if synced:
+            part = shard(mb, self.dist)
+            weight = len(part) / len(mb) * self.dist.world_size
+            if not part:  # fewer pairs than ranks: a zero-weight pass keeps this rank in step
+                part = mb[:1]
+        self.optimizer.zero_grad(set_to_none=True)
+        pc = self.sequence_logprobs([chosen[i] for i in part], grad=True, constraint=con,
+                                    synced=synced)
+        pr = self.sequence_logprobs([rejected[i] for i in part], grad=True, constraint=con,
+                                    synced=synced)
+        loss, stats = dpo_loss(pc, pr, reference[0][part], reference[1][part], beta=c.beta)
+        (loss * weight if synced else loss).backward()
+        if c.clip_grad:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_grad)
+        self.optimizer.step()
+        share = weight / self.dist.world_size  # of the minibatch's pairs
+        return {"loss/dpo": loss.item() * share, "dpo/accuracy": stats["accuracy"] * share,
+                "dpo/margin": stats["margin"] * share}
+
     def save(self, folder: str | Path) -> Path:
-        """The policy (HF folder + prompt settings) and the optimizer state."""
+        """The policy (HF folder + prompt settings) and the optimizer state.
+
+        Under torch.distributed call it on every rank: rank 0 writes, the others wait for it."""
         return self.save_policy(folder)
