@@ -15,6 +15,11 @@ lands in the run folder::
 
 Running the same ``run.name`` again resumes: demonstrations and the starting model are reused and
 training continues from the newest checkpoint.
+
+Under ``torchrun`` every rank runs :func:`run_job` for ``trainer=sft`` with the same config and
+``out``: rank 0 collects (or loads) the demonstrations and builds the starting model while the
+others wait, then the others read the same files; every rank trains its share of each step
+(data parallel, see :mod:`agentgym.trainers.sft`); rank 0 alone writes files and evaluates.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from omegaconf import DictConfig
 from agentgym.config import build, to_container
 from agentgym.errors import ConfigError, UnknownNameError
 from agentgym.prompts import ReActFormat
+from agentgym.trainers.distributed import barrier, current
 from agentgym.types import Trajectory
 
 __all__ = ["TRAINERS", "run_job"]
@@ -44,7 +50,8 @@ TRAINERS = ("sft", "ppo", "online_dpo")
 def run_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     """Run the training job of ``cfg`` in folder ``out``.
 
-    Returns what ``result.json`` holds and the evaluation report (``None`` without eval.suite).
+    Returns what ``result.json`` holds and the evaluation report (``None`` without eval.suite,
+    and on ranks other than 0 under ``torchrun``).
     """
     name = cfg.trainer.get("name")
     if name not in TRAINERS:
@@ -69,12 +76,11 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
         eval_policy_settings(cfg, max_tokens=config.max_tokens,
                              device=config.device)  # fail now, not after training
     started = time.perf_counter()
-    demos = demonstrations(cfg, out)
+    demos, model_path = _inputs(cfg, out, config.prompt_format())
     result["demonstrations"] = len(demos)
     result["demonstration_steps"] = sum(len(t) for t in demos)
     result["collect_seconds"] = round(time.perf_counter() - started, 1)
 
-    model_path = starting_model(cfg, out, demos, config.prompt_format())
     trainer = SFTTrainer(model_path, demos, config)
     result["samples"] = len(trainer.samples)
     result["parameters"] = _parameters(model_path)
@@ -88,6 +94,8 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     result.update(checkpoint=str(final), steps=state.get("step"),
                   train_seconds=round(state.get("seconds", 0.0), 1),
                   tokens_seen=state.get("tokens"))  # prompt + target tokens trained on
+    if not current().is_main:  # rank 0 evaluates and writes the result
+        return result, None
 
     report = None
     if cfg.eval.suite:
@@ -97,8 +105,24 @@ def _sft_job(cfg: DictConfig, out: Path) -> tuple[dict[str, Any], Any]:
     return result, report
 
 
-def demonstrations(cfg: DictConfig, out: Path) -> list[Trajectory]:
-    """``data.path``'s trajectories, or a demonstrator's rollouts (saved in ``out``, reused)."""
+def _inputs(cfg: DictConfig, out: Path, fmt: ReActFormat) -> tuple[list[Trajectory], str]:
+    """The demonstrations and the starting model. Under ``torchrun`` rank 0 collects and builds
+    them (writing them in ``out``) while the other ranks wait; then these read the same files."""
+    main = current().is_main
+    if main:
+        demos = demonstrations(cfg, out)
+        model_path = starting_model(cfg, out, demos, fmt)
+    barrier()
+    if not main:
+        demos = demonstrations(cfg, out, read_only=True)
+        model_path = starting_model(cfg, out, demos, fmt, read_only=True)
+    return demos, model_path
+
+
+def demonstrations(cfg: DictConfig, out: Path, *, read_only: bool = False) -> list[Trajectory]:
+    """``data.path``'s trajectories, or a demonstrator's rollouts (saved in ``out``, reused).
+
+    With ``read_only`` (ranks other than 0) the rollouts must be saved already."""
     from agentgym.storage import load_trajectories, save_trajectories
 
     data = cfg.data
@@ -110,6 +134,8 @@ def demonstrations(cfg: DictConfig, out: Path) -> list[Trajectory]:
             log.info("reusing the demonstrations in %s", cached)
             trajs = load_trajectories(cached)
         else:
+            if read_only:
+                raise FileNotFoundError(f"{cached}: rank 0 should have saved the demonstrations")
             trajs = _collect(cfg)
             save_trajectories(trajs, cached)
     kept = [t for t in trajs if t.success] if data.only_success else trajs
@@ -143,9 +169,11 @@ def _collect(cfg: DictConfig) -> list[Trajectory]:
         return engine.run(policy, episodes=data.episodes, seed=data.seed, desc="demonstrations")
 
 
-def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory], fmt: ReActFormat) -> str:
+def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory], fmt: ReActFormat, *,
+                   read_only: bool = False) -> str:
     """``model.path``, or a tiny model in ``out/init`` with a tokenizer trained on ``demos``
-    rendered in the prompt format ``fmt`` the model will be trained with."""
+    rendered in the prompt format ``fmt`` the model will be trained with (with ``read_only``,
+    ranks other than 0: built already)."""
     from agentgym.models.tiny import TinyModelConfig, make_tiny_checkpoint, trajectory_texts
 
     if cfg.model.path:
@@ -153,6 +181,8 @@ def starting_model(cfg: DictConfig, out: Path, demos: list[Trajectory], fmt: ReA
     folder = out / "init"
     if (folder / "config.json").exists():
         return str(folder)
+    if read_only:
+        raise FileNotFoundError(f"{folder}: rank 0 should have built the starting model")
     tiny = build(TinyModelConfig, cfg.model.tiny, "model.tiny")
     count = cfg.model.tokenizer_episodes
     if count < 1:

@@ -14,11 +14,21 @@ The maths are pure functions (:func:`build_samples`, :func:`make_batches`, :func
 :func:`masked_nll`, :func:`lr_factor`); :class:`SFTTrainer` is the short loop around them, with
 metrics in ``out_dir/metrics.csv`` and resumable checkpoints in ``out_dir/checkpoint-<step>/``.
 
+Data parallel (``torchrun``, see :mod:`agentgym.trainers.distributed`): every rank builds the
+same samples and walks the same micro-batches; each micro-batch's samples are split among the
+ranks, and each rank runs its share through a ``DistributedDataParallel`` wrapper of the model, so
+``batch_size`` and ``grad_accum`` keep their meaning and an optimizer step on ``N`` ranks equals
+the single-process step up to float rounding (a rank left without samples in a micro-batch runs a
+zero-weight pass, so that every rank takes part in the same collectives). Rank 0's clock decides
+when ``max_minutes`` is reached; rank 0 alone writes ``metrics.csv`` and the checkpoints (the
+others wait for each save) and computes ``loss/eval``.
+
 torch and transformers are imported when a trainer is built, never when agentgym is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -34,6 +44,15 @@ import numpy as np
 from agentgym.errors import ConfigError
 from agentgym.policies.hf import DTYPES, resolve_device
 from agentgym.prompts import HISTORY_STYLES, ReActFormat, save_prompt_settings
+from agentgym.trainers.distributed import (
+    DistInfo,
+    all_gather_objects,
+    barrier,
+    current,
+    lockstep,
+    no_sync,
+    shard,
+)
 from agentgym.trainers.sft_data import (
     IGNORE,
     Sample,
@@ -172,6 +191,9 @@ class SFTTrainer:
     (weights, optimizer, scheduler, RNG states and data position) and gives the same losses as
     an uninterrupted run.
 
+    Under ``torchrun`` build it and call :meth:`train` on every rank with the same arguments
+    (see the module docstring): the ranks share each step's work, rank 0 writes the files.
+
     Args:
         model_path: Checkpoint folder (or hub id) loaded with ``from_pretrained``.
         trajectories: Demonstrations.
@@ -206,6 +228,7 @@ class SFTTrainer:
         per_epoch = math.ceil(len(self.samples) / c.batch_size)
         self.total_steps = c.max_steps or math.ceil(per_epoch * c.epochs / c.grad_accum)
         self.device, self.autocast_dtype = _device_and_dtype(c)
+        self.dist = current()
 
     # --- data order ----------------------------------------------------------------------------
 
@@ -224,14 +247,15 @@ class SFTTrainer:
 
     def train(self, *, resume: bool = False) -> Path:
         """Run to ``total_steps`` optimizer steps; returns the final checkpoint folder."""
-        import torch
         from tqdm.auto import tqdm
 
-        c = self.config
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        c, main = self.config, self.dist.is_main
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         last = latest_checkpoint(self.out_dir) if resume else None
         self._seconds = 0.0
         model, optimizer, scheduler = self._build(last or self.model_path)
+        runner = self._data_parallel(model)
         state: dict[str, Any] = {"step": 0, "position": 0, "tokens": 0, "seconds": 0.0}
         if last is not None:
             state = self._restore(last, optimizer, scheduler)
@@ -239,16 +263,20 @@ class SFTTrainer:
             log.info("resuming from %s (step %d)", last, state["step"])
         else:
             _seed_everything(c.seed)
-        metrics = _Metrics(self.out_dir, keep_until=state["step"])
+        metrics = _Metrics(self.out_dir, keep_until=state["step"]) if main else _NoMetrics()
         data = self._micro_batches(state["position"])
-        bar = tqdm(total=self.total_steps, initial=state["step"], disable=not c.progress,
-                   desc="sft")
+        bar = tqdm(total=self.total_steps, initial=state["step"],
+                   disable=not c.progress or not main, desc="sft")
         final = None
         while state["step"] < self.total_steps and not self._out_of_time(state):
             started = time.perf_counter()
             micro = [next(data) for _ in range(c.grad_accum)]
-            loss, tokens = self._optimizer_step(model, optimizer, micro)
+            loss, tokens = self._optimizer_step(runner, optimizer, micro)
             state["seconds"] += time.perf_counter() - started
+            if self.dist.distributed:  # the step's sums over the ranks; rank 0's clock rules
+                parts = all_gather_objects((loss, tokens, state["seconds"]))
+                loss, tokens = sum(p[0] for p in parts), sum(p[1] for p in parts)
+                state["seconds"] = parts[0][2]
             self._seconds = state["seconds"]
             scheduler.step()  # after the clock moved: a time budget can end the cosine
             state["step"] += 1
@@ -257,7 +285,7 @@ class SFTTrainer:
             step = state["step"]
             row: dict[str, Any] = {"step": step, "loss/sft": loss, "tokens": state["tokens"],
                                    "lr": optimizer.param_groups[0]["lr"]}
-            if c.eval_every and self.eval_samples and step % c.eval_every == 0:
+            if c.eval_every and self.eval_samples and step % c.eval_every == 0 and main:
                 row["loss/eval"] = self.evaluate(model)
             last_step = step == self.total_steps or self._out_of_time(state)
             if step % c.log_every == 0 or last_step:
@@ -284,25 +312,46 @@ class SFTTrainer:
         return bool(minutes) and state["seconds"] >= 60 * minutes
 
     def _optimizer_step(self, model, optimizer, micro) -> tuple[float, int]:
+        """One optimizer step over the micro-batches ``micro``; returns this process's part of
+        the step's loss and of its tokens (all of them in a single process)."""
         import torch
 
         n_labels = max(1, sum(count_labels(b) for b in micro))
         total, tokens = 0.0, 0
-        for samples in micro:
+        for samples, weight, sync in self._passes(micro):
             batch = {k: v.to(self.device) for k, v in collate(samples, self.pad_id).items()}
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype,
-                                enabled=self.autocast_dtype != torch.float32):
-                logits = model(input_ids=batch["input_ids"],
-                               attention_mask=batch["attention_mask"]).logits
-            loss = masked_nll(logits, batch["labels"], reduction="sum") / n_labels
-            loss.backward()
-            total += loss.item()
-            tokens += int(batch["attention_mask"].sum())
+            with contextlib.nullcontext() if sync else no_sync([model]):
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                                    enabled=self.autocast_dtype != torch.float32):
+                    logits = model(input_ids=batch["input_ids"],
+                                   attention_mask=batch["attention_mask"]).logits
+                loss = masked_nll(logits, batch["labels"], reduction="sum") / n_labels
+                (loss * weight).backward()
+            if weight:
+                total += loss.item()
+                tokens += int(batch["attention_mask"].sum())
         if self.config.clip_grad:
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.clip_grad)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return total, tokens
+
+    def _passes(self, micro: list[list[Sample]]) -> list[tuple[list[Sample], float, bool]]:
+        """This process's forward/backward passes of an optimizer step: (samples, loss weight,
+        whether the backward pass syncs the gradients).
+
+        In a single process: each micro-batch, weight 1. Under torch.distributed: this rank's
+        shard of each micro-batch, weight ``world_size`` (DDP averages the ranks' gradients while
+        the step's loss is their sum), padded with zero-weight passes to the most any rank has
+        (every rank can count them, holding every micro-batch); only the last pass syncs."""
+        if not self.dist.distributed:
+            return [(samples, 1.0, True) for samples in micro]
+        world = self.dist.world_size
+        plans = [[part for samples in micro
+                  if (part := shard(samples, DistInfo(rank=r, world_size=world)))]
+                 for r in range(world)]
+        return [(part, float(world), last) if part is not None else (micro[0][:1], 0.0, last)
+                for part, last in lockstep(plans[self.dist.rank], max(map(len, plans)))]
 
     def evaluate(self, model) -> float:
         """Mean per-token NLL of the eval samples."""
@@ -339,10 +388,32 @@ class SFTTrainer:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return model, optimizer, scheduler
 
+    def _data_parallel(self, model):
+        """``model`` wrapped in ``DistributedDataParallel`` under torch.distributed (its
+        constructor gives every rank rank 0's weights), else ``model`` itself."""
+        if not self.dist.distributed:
+            return model
+        import torch
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = None
+        if self.device.type == "cuda":
+            ids = [self.device.index if self.device.index is not None
+                   else torch.cuda.current_device()]
+        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+
     def _save(self, model, optimizer, scheduler, state: dict[str, int]) -> Path:
+        """Write ``checkpoint-<step>`` (rank 0 only; under torch.distributed the others wait)."""
+        folder = self.out_dir / f"checkpoint-{state['step']}"
+        if self.dist.is_main:
+            self._write_checkpoint(folder, model, optimizer, scheduler, state)
+        barrier()
+        return folder
+
+    def _write_checkpoint(self, folder: Path, model, optimizer, scheduler,
+                          state: dict[str, int]) -> None:
         import torch
 
-        folder = self.out_dir / f"checkpoint-{state['step']}"
         model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
         save_prompt_settings(folder, self.format)  # so policies act with the trained prompt
@@ -354,7 +425,6 @@ class SFTTrainer:
             "config": asdict(self.config),
         }, folder / "trainer_state.pt")
         log.info("saved %s", folder)
-        return folder
 
     def _restore(self, folder: Path, optimizer, scheduler) -> dict[str, int]:
         import torch
@@ -415,6 +485,16 @@ class _Metrics:
         self.file.close()
         if self.tb is not None:
             self.tb.close()
+
+
+class _NoMetrics:
+    """What ranks other than 0 write: nothing."""
+
+    def write(self, row: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _device_and_dtype(c: SFTConfig):
