@@ -32,7 +32,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from agentgym.errors import AgentGymError, ConfigError, UnknownNameError
+from agentgym.errors import AgentGymError, ConfigError, UnknownNameError, closest
 
 __all__ = ["main"]
 
@@ -197,41 +197,63 @@ def cmd_train(args: Sequence[str]) -> int:
     result, report = run_job(cfg, out)
     if cfg.trainer.name != "sft":
         _print_experiment(out, result)
-        return 0
+    else:
+        _print_sft(out, result, report)
+    return 0
+
+
+def _print_sft(out: Path, result: dict[str, Any], report) -> None:
+    """What an SFT job did, and its evaluation report when there is one."""
     if report is not None:
-        print_reports([report], title=f"{result['eval']['suite']}: {cfg.trainer.name} checkpoint")
+        print_reports([report], title=f"{result['eval']['suite']}: sft checkpoint")
     minutes = result["train_seconds"] / 60
     _console().print(
         f"Trained {result['steps']} steps ({minutes:.1f} min) on {result['samples']} samples "
         f"from {result['demonstrations']} demonstrations. Checkpoint: [bold]{result['checkpoint']}[/]"
     )
     _console().print(f"Results written to [bold]{out}[/] (result.json).")
-    return 0
+
+
+#: Trainers whose ``agentgym train`` runs under ``torchrun``.
+DISTRIBUTED_TRAINERS = ("sft", "ppo", "online_dpo")
 
 
 def _train_distributed(cfg: DictConfig) -> int:
-    """``agentgym train`` under ``torchrun``: rank 0 runs the experiment, every rank joins the
-    PPO updates (DDP); see :mod:`agentgym.trainers.experiment`."""
+    """``agentgym train`` under ``torchrun``. ``sft``: every rank runs the job (rank 0 gets the
+    data and writes, all train; see :mod:`agentgym.trainers.jobs`). ``ppo`` / ``online_dpo``:
+    rank 0 runs the experiment, every rank joins its training (DDP); see
+    :mod:`agentgym.trainers.experiment`."""
     from agentgym.trainers.distributed import destroy, init_distributed
     from agentgym.trainers.experiment import follow_experiment, run_experiment
+    from agentgym.trainers.jobs import run_job
 
-    if cfg.trainer.name != "ppo":
-        raise ConfigError("trainer.name", f"{cfg.trainer.name!r} does not run under torchrun "
-                          "yet; only ppo's updates are distributed.",
-                          "run it without torchrun, or use trainer=ppo.")
+    name = cfg.trainer.name
+    if name not in DISTRIBUTED_TRAINERS:
+        near = closest(str(name), DISTRIBUTED_TRAINERS)
+        raise ConfigError("trainer.name", f"{name!r} does not run under torchrun; "
+                          f"{', '.join(DISTRIBUTED_TRAINERS)} do.",
+                          (f"did you mean trainer={near[0]}? " if near else "")
+                          + "Use one of those trainers, or run without torchrun.")
+    if cfg.run.name is None:  # checked on every rank, before any of them waits for another
+        raise ConfigError("run.name", "must be set under torchrun.",
+                          "give run.name=<name> so that every rank, and a rerun, uses the "
+                          "same run folder.")
     # rank 0 collects, fits and evaluates alone meanwhile: the others wait up to a day
     info = init_distributed(device=str(cfg.trainer.get("device", "auto")), timeout_s=86400)
     try:
-        if not info.is_main:
+        out = Path(cfg.run.dir) / cfg.run.name
+        if info.is_main:
+            out = _run_dir(cfg, f"train-{name}")
+            OmegaConf.save(cfg, out / "config.yaml")
+        if name == "sft":
+            result, report = run_job(cfg, out)
+            if info.is_main:
+                _print_sft(out, result, report)
+        elif not info.is_main:
             follow_experiment(cfg)
-            return 0
-        if cfg.run.name is None:
-            raise ConfigError("run.name", "must be set under torchrun.",
-                              "give run.name=<name> so that a rerun resumes the same run.")
-        out = _run_dir(cfg, f"train-{cfg.trainer.name}")
-        OmegaConf.save(cfg, out / "config.yaml")
-        result, _ = run_experiment(cfg, out)
-        _print_experiment(out, result)
+        else:
+            result, _ = run_experiment(cfg, out)
+            _print_experiment(out, result)
         return 0
     finally:
         destroy()

@@ -18,10 +18,12 @@ this loop in ``runs/<name>/``::
       report.md, curves.png    learning curves
       result.json              summary
 
-Under ``torchrun`` (PPO only), rank 0 runs everything above; the other ranks only join each
-policy update: rank 0 sends them the iteration's scored episodes, every rank trains on its shard
-with gradients synced by DDP (:mod:`agentgym.trainers.distributed`), and rank 0 saves
-(:func:`follow_experiment` is the other ranks' side).
+Under ``torchrun``, rank 0 runs everything above; the other ranks only join the training:
+at each policy update rank 0 sends them the iteration's scored episodes (PPO) or its preference
+pairs (online DPO, sampled and scored by rank 0), every rank trains on its shard with gradients
+synced by DDP (:mod:`agentgym.trainers.distributed`), and rank 0 saves; the behaviour-cloning
+start (``bc``) is trained by every rank in the same way (:func:`follow_experiment` is the other
+ranks' side).
 
 Rerunning the same ``run.name`` resumes: complete iterations are kept; an interrupted one
 continues from what it saved (collected episodes are never collected twice: chunks already in
@@ -44,6 +46,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from agentgym.config import build, to_container
 from agentgym.errors import ConfigError
+from agentgym.trainers.distributed import broadcast_object, current, shard
 from agentgym.types import Trajectory
 
 __all__ = ["follow_experiment", "run_experiment"]
@@ -184,11 +187,13 @@ def _starting_policy(cfg: DictConfig, bc: DictConfig | None, out: Path) -> Path:
             raise ConfigError("model.path", "no starting policy: model.path is null and bc is "
                               "not set.", "give model.path=<checkpoint> or a bc section.")
         return Path(cfg.model.path)
+    _send(("bc", str(out)))  # under torchrun every rank trains it (rank 0 writes)
     folder = out / "bc"
-    folder.mkdir(parents=True, exist_ok=True)
     cached = out / "demonstrations.jsonl"
-    if cached.exists() and not (folder / "demonstrations.jsonl").exists():
-        shutil.copy(cached, folder / "demonstrations.jsonl")
+    if current().is_main:
+        folder.mkdir(parents=True, exist_ok=True)
+        if cached.exists() and not (folder / "demonstrations.jsonl").exists():
+            shutil.copy(cached, folder / "demonstrations.jsonl")
     result, _ = run_job(bc, folder)
     return Path(result["checkpoint"])
 
@@ -443,18 +448,22 @@ def _prover(cfg: DictConfig):
 
 def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts, rewarders,
             *, seed: int, lr_scale: float) -> dict[str, float]:
-    """One policy update from ``policy_path``, saved atomically to ``folder/policy``."""
+    """One policy update from ``policy_path``, saved atomically to ``folder/policy``.
+
+    Under torchrun rank 0 sends the update's job to the other ranks, which join it."""
     target = folder / "policy"
     if (target / "config.json").exists():  # updated before an interruption
         return json.loads((target / "update.json").read_text())
     tmp = folder / "policy.tmp"
+    stats: dict[str, float] = {}
     if cfg.trainer.name == "ppo":
         job = (str(policy_path), str(start), list(rollouts), seed, lr_scale, str(tmp))
-        _send(("update", *job))
-        trainer, stats = _ppo_update(config, *job)
-    else:
-        trainer, stats = _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed,
-                                     lr_scale)
+    else:  # online DPO: rank 0 samples and scores the pairs; the ranks train on them
+        pairs, stats = _preference_pairs(cfg, config, policy_path, rollouts, rewarders, seed)
+        job = (str(policy_path), pairs, seed, lr_scale, str(tmp))
+    _send(("update", cfg.trainer.name, job))
+    trainer, trained = _UPDATES[cfg.trainer.name](config, *job)
+    stats = {**stats, **trained}
     shutil.rmtree(tmp, ignore_errors=True)
     trainer.save(tmp)  # under torchrun: rank 0 writes, every rank waits for it
     (tmp / "update.json").write_text(json.dumps(_plain(stats), indent=2) + "\n")
@@ -465,7 +474,6 @@ def _update(cfg, config, policy_path: Path, start: Path, folder: Path, rollouts,
 def _ppo_update(config, policy_path: str, start: str, rollouts, seed: int, lr_scale: float,
                 tmp: str):
     """A PPO trainer after one update on this rank's shard of ``rollouts``, and its stats."""
-    from agentgym.trainers.distributed import current, shard
     from agentgym.trainers.ppo import PPOTrainer
 
     trainer = PPOTrainer(policy_path, config, reference=start)
@@ -473,38 +481,55 @@ def _ppo_update(config, policy_path: str, start: str, rollouts, seed: int, lr_sc
     return trainer, trainer.update(mine, seed=seed, lr_scale=lr_scale)
 
 
-def _send(message: tuple) -> None:
-    """Rank 0 tells the other ranks (when there are any) what to do next."""
-    from agentgym.trainers.distributed import broadcast_object, current
+def _dpo_update(config, policy_path: str, pairs, seed: int, lr_scale: float, tmp: str):
+    """An online-DPO trainer after one update on this rank's shard of ``pairs``, and its
+    stats."""
+    from agentgym.trainers.online_dpo import OnlineDPOTrainer
 
-    if current().distributed:
+    trainer = OnlineDPOTrainer(policy_path, config)
+    mine = shard(pairs) if current().distributed else pairs
+    return trainer, trainer.update(mine, seed=seed, lr_scale=lr_scale)
+
+
+#: What each trainer's update job runs, on every rank.
+_UPDATES = {"ppo": _ppo_update, "online_dpo": _dpo_update}
+
+
+def _send(message: tuple) -> None:
+    """Rank 0 tells the other ranks (when there are any) what to do next (a no-op on them)."""
+    info = current()
+    if info.distributed and info.is_main:
         broadcast_object(message)
 
 
 def follow_experiment(cfg: DictConfig) -> None:
-    """The loop of a rank other than 0 under ``torchrun``: join each PPO update rank 0 starts
-    (same trainer config, this rank's shard), until rank 0 is done."""
-    from agentgym.trainers.distributed import broadcast_object
-
+    """The loop of a rank other than 0 under ``torchrun``: join what rank 0 starts, until it
+    is done. Messages: ``("bc", out)``, the behaviour-cloning start; ``("update", trainer,
+    job)``, a policy update (same trainer config, this rank's shard of the job's data) and its
+    collective save; ``("done",)``."""
     config = _trainer_config(cfg)
     while True:
         message = broadcast_object(None)
         if message[0] == "done":
             return
-        trainer, _ = _ppo_update(config, *message[1:])
-        trainer.save(message[-1])  # writes nothing here; waits for rank 0's save
+        if message[0] == "bc":
+            _starting_policy(cfg, _bc_config(cfg), Path(message[1]))
+        elif message[0] == "update" and message[1] == cfg.trainer.name:
+            trainer, _ = _UPDATES[message[1]](config, *message[2])
+            trainer.save(message[2][-1])  # writes nothing here; waits for rank 0's save
+        else:
+            raise RuntimeError(f"rank {current().rank} (trainer={cfg.trainer.name}) got an "
+                               f"unexpected message from rank 0: {message[:2]}")
 
 
-def _online_dpo(cfg, config, policy_path, rollouts, rewarders, seed, lr_scale):
-    """The trainer after one online-DPO update, and its statistics."""
-    from agentgym.trainers.online_dpo import OnlineDPOTrainer, preference_pairs
+def _preference_pairs(cfg, config, policy_path, rollouts, rewarders, seed):
+    """The iteration's preference pairs, sampled by the policy at ``policy_path`` and scored by
+    the rewarders, and their statistics."""
+    from agentgym.trainers.online_dpo import preference_pairs
 
-    pairs, stats = preference_pairs(rollouts, _sampling_policy(cfg, policy_path, seed=seed),
-                                    rewarders.composite, candidates=config.candidates,
-                                    states=config.states, min_margin=config.min_margin,
-                                    seed=seed)
-    trainer = OnlineDPOTrainer(policy_path, config)
-    return trainer, {**stats, **trainer.update(pairs, seed=seed, lr_scale=lr_scale)}
+    return preference_pairs(rollouts, _sampling_policy(cfg, policy_path, seed=seed),
+                            rewarders.composite, candidates=config.candidates,
+                            states=config.states, min_margin=config.min_margin, seed=seed)
 
 
 # --- evaluating and reporting --------------------------------------------------------------------
