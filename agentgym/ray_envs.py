@@ -114,6 +114,9 @@ class _EnvWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def node(self) -> str:
+        return _ray().get_runtime_context().get_node_id()
+
     def run(self, command: str, jobs: list[tuple[int, Any]]) -> list[Any]:
         return serve_command(self.envs, command, jobs)
 
@@ -164,6 +167,10 @@ class RayEnvs:
     def pids(self) -> list[int]:
         """The process id of each actor (for tests and monitoring)."""
         return list(self._pids)
+
+    def nodes(self) -> list[str]:
+        """The Ray node id each actor runs on (for tests and monitoring)."""
+        return self._gather("node")
 
     def _replace(self, w: int, error: BaseException) -> None:
         self.restarts += 1
