@@ -30,7 +30,7 @@ from agentgym.errors import ConfigError
 
 __all__ = ["BACKENDS", "DistInfo", "all_gather_objects", "all_reduce_mean", "all_reduce_sum",
            "barrier", "broadcast_object", "current", "destroy", "distributed", "init_distributed",
-           "is_distributed", "lockstep", "no_sync", "shard"]
+           "is_distributed", "lockstep", "no_sync", "shard", "wrap_ddp"]
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,27 @@ def no_sync(modules: Iterable[Any] | None) -> Iterator[None]:
             if hasattr(module, "no_sync"):
                 stack.enter_context(module.no_sync())
         yield
+
+
+def wrap_ddp(module, device, *, find_unused: bool = False):
+    """``module`` in ``DistributedDataParallel`` when more than one process trains (its backward
+    passes then average the gradients over the ranks), else ``module`` itself.
+
+    The wrapper shares ``module``'s parameters; its constructor copies rank 0's values to every
+    rank. Buffers (rotary tables, ...) are constants in the trainers, so they are not broadcast.
+    ``device`` is the :class:`torch.device` the module is on (on CUDA, its index is the DDP
+    device).
+    """
+    if not is_distributed():
+        return module
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = None
+    if device.type == "cuda":
+        ids = [device.index if device.index is not None else torch.cuda.current_device()]
+    return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False,
+                                   find_unused_parameters=find_unused)
 
 
 def barrier() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agentgym.policies.hf import resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
-from agentgym.trainers.distributed import barrier, current, is_distributed
+from agentgym.trainers.distributed import barrier, current, wrap_ddp
 from agentgym.trainers.fsdp import (
     full_optimizer_state,
     full_state_dict,
@@ -70,23 +70,9 @@ class PolicyModelTrainer:
             self.optimizer.load_state_dict(state)
 
     def _ddp(self, module, *, find_unused: bool = False):
-        """``module`` wrapped in ``DistributedDataParallel`` when more than one process trains
-        (gradients are then averaged over the ranks in its backward passes), else ``module``.
-
-        The wrapper shares ``module``'s parameters; DDP's constructor copies rank 0's values to
-        every rank. Buffers (rotary tables, ...) are constants here, so they are not broadcast.
-        """
-        if not is_distributed():
-            return module
-        import torch
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = None
-        if self.device.type == "cuda":
-            ids = [self.device.index if self.device.index is not None
-                   else torch.cuda.current_device()]
-        return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False,
-                                       find_unused_parameters=find_unused)
+        """``module`` wrapped in ``DistributedDataParallel`` when more than one process trains,
+        else ``module`` (:func:`~agentgym.trainers.distributed.wrap_ddp`)."""
+        return wrap_ddp(module, self.device, find_unused=find_unused)
 
     def save_policy(self, folder: str | Path) -> Path:
         """The policy (HF folder + prompt settings) and the optimizer state.

@@ -81,7 +81,12 @@ from agentgym.trainers.rl_data import (
     collate_rows,
     final_input,
     micro_batches,
+    per_token,
     single_turn_row,
+    split_like,
+    state_key,
+    step_rewards,
+    turn_minibatches,
     turn_rows,
 )
 from agentgym.types import Trajectory
@@ -142,7 +147,8 @@ class PPOConfig:
     kl_coef: float = 0.0
     """Weight of the KL to the reference policy; 0 loads no reference."""
     kl_mode: str = "reward"
-    """``reward``: subtract ``kl_coef * KL`` from each turn's reward; ``loss``: add it to the loss."""
+    """``reward``: subtract ``kl_coef * KL`` from each turn's reward; ``loss``: add it to the
+    loss."""
     kl_estimator: str = "k1"
     """``k1`` (log-ratio) or ``k3`` (Schulman's non-negative estimator)."""
     normalize_advantages: bool = True
@@ -192,7 +198,8 @@ class PPOConfig:
             raise ConfigError("trainer.clip", f"must be in (0, 1), got {self.clip}.", "use 0.2.")
         for name in ("gamma", "lam"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"trainer.{name}", f"must be in [0, 1], got {getattr(self, name)}.")
+                raise ConfigError(f"trainer.{name}",
+                                  f"must be in [0, 1], got {getattr(self, name)}.")
 
 
 @dataclass(kw_only=True)
@@ -429,7 +436,7 @@ class PPOTrainer(PolicyModelTrainer):
         advs = [np.full(len(r), a) for r, a in zip(rewards, episode)]
         to_go = [discounted_sum(r, c.gamma) for r in rewards]
         if c.step_groups:
-            keys = [[_state_key(s.observation) for s in t.steps] for t in trajectories]
+            keys = [[state_key(s.observation) for s in t.steps] for t in trajectories]
             loo = group_advantages(totals, groups, method="rloo")
             steps = step_group_advantages(to_go, keys, groups, fallback=totals - loo,
                                           scale=c.scale_groups)
@@ -468,14 +475,14 @@ class PPOTrainer(PolicyModelTrainer):
                 list(s.observation.get("admissible_actions", ()))
                 for t in trajectories for s in t.steps])
         measured = self._measure(rows, n_turns, constraint)
-        rewards = _step_rewards(trajectories, c.reward_key)
+        rewards = step_rewards(trajectories, c.reward_key)
         kl_turn = np.zeros(n_turns)
         if self.reference is not None:
             kl_turn = np.array([float(kl_per_token(lp, ref, kind=c.kl_estimator).sum())
                                 for lp, ref in zip(measured["logp"], measured["ref"])])
             if c.kl_mode == "reward":
-                rewards = _split(np.concatenate(rewards) - c.kl_coef * kl_turn, rewards)
-        values = _split(np.array(measured["value"]), rewards)
+                rewards = split_like(np.concatenate(rewards) - c.kl_coef * kl_turn, rewards)
+        values = split_like(np.array(measured["value"]), rewards)
         advs, targets = self.advantages(trajectories, rewards, values)
         flat_adv, flat_target = np.concatenate(advs), np.concatenate(targets)
         metrics = {
@@ -509,7 +516,7 @@ class PPOTrainer(PolicyModelTrainer):
         for group, base in zip(self.optimizer.param_groups, self._base_lrs):
             group["lr"] = base * lr_scale
         rng = np.random.default_rng(seed)
-        epochs = [_minibatches(batch.rows, rng.permutation(len(batch.rows)), c.minibatch_turns)
+        epochs = [turn_minibatches(batch.rows, rng.permutation(len(batch.rows)), c.minibatch_turns)
                   for _ in range(c.epochs)]
         steps = sum(len(e) for e in epochs)
         sums: dict[str, float] = {}
@@ -601,8 +608,8 @@ class PPOTrainer(PolicyModelTrainer):
         logp, v, ent = self._forward(data, values=self.value_head is not None, entropy=True,
                                      synced=synced)
         mask = data["action_mask"]
-        old = _per_token(part, mask, lambda t: measured["logp"][t])
-        adv = _per_token(part, mask, lambda t: float(batch.advantages[t]))
+        old = per_token(part, mask, lambda t: measured["logp"][t])
+        adv = per_token(part, mask, lambda t: float(batch.advantages[t]))
         pol, stats = ppo_policy_loss(logp, old, adv, mask, clip=c.clip, num_turns=n_turns)
         ent_sum = (ent * mask).sum()
         loss = pol - c.ent_coef * ent_sum / n_turns
@@ -615,7 +622,7 @@ class PPOTrainer(PolicyModelTrainer):
             loss = loss + c.vf_coef * vl
             found["loss/value"] = vl.item()
         if self.reference is not None and c.kl_mode == "loss":
-            ref = _per_token(part, mask, lambda t: measured["ref"][t])
+            ref = per_token(part, mask, lambda t: measured["ref"][t])
             kl = (kl_per_token(logp, ref, kind=c.kl_estimator) * mask).sum() / n_turns
             loss = loss + c.kl_coef * kl
             found["loss/kl"] = kl.item()
@@ -646,64 +653,3 @@ class PPOTrainer(PolicyModelTrainer):
                 torch.save({"head": head, "model": critic}, folder / _CRITIC_FILE)
         barrier()
         return folder
-
-
-
-def _state_key(observation: dict[str, Any]) -> tuple:
-    """What makes two turns' states identical for step groups: the observation the agent saw."""
-    return (observation.get("goal", ""), observation.get("text", ""),
-            tuple(observation.get("admissible_actions", ())),
-            observation.get("last_action_error", ""))
-
-
-def _step_rewards(trajectories: Sequence[Trajectory], key: str) -> list[np.ndarray]:
-    out = []
-    for e, traj in enumerate(trajectories):
-        missing = [t for t, s in enumerate(traj.steps) if key not in s.rewards]
-        if missing:
-            have = sorted(traj.steps[missing[0]].rewards) or ["none"]
-            raise ConfigError("trainer.reward_key", f"episode {e} step {missing[0]} has no "
-                              f"reward {key!r} (it has: {', '.join(have)}).",
-                              "score the trajectories with the rewarder first, or set "
-                              "trainer.reward_key to one of the names it has.")
-        out.append(np.array([s.rewards[key] for s in traj.steps], dtype=np.float64))
-    return out
-
-
-def _split(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
-    """``flat`` cut into pieces shaped like ``like``."""
-    out, start = [], 0
-    for piece in like:
-        out.append(flat[start:start + len(piece)])
-        start += len(piece)
-    return out
-
-
-def _minibatches(rows: Sequence[TurnRow], order, turns: int) -> list[list[int]]:
-    """Rows in ``order`` cut into minibatches of about ``turns`` turns (whole rows; at least one
-    row each)."""
-    out: list[list[int]] = []
-    current: list[int] = []
-    count = 0
-    for i in order.tolist():
-        if current and count + len(rows[i].turns) > turns:
-            out.append(current)
-            current, count = [], 0
-        current.append(i)
-        count += len(rows[i].turns)
-    if current:
-        out.append(current)
-    return out
-
-
-def _per_token(rows: Sequence[TurnRow], mask, value_of):
-    """A ``mask``-shaped tensor holding, on each turn's action tokens, ``value_of(turn)`` (a
-    number, or a tensor of the span's length)."""
-    import torch
-
-    out = torch.zeros_like(mask)
-    for k, row in enumerate(rows):
-        for (start, end), turn in zip(row.spans, row.turns):
-            value = value_of(turn)
-            out[k, start:end] = value.to(out.device) if torch.is_tensor(value) else value
-    return out

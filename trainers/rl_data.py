@@ -16,13 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from agentgym.errors import ConfigError
 from agentgym.policies.hf import fit_prompt
 from agentgym.prompts import ReActFormat
 from agentgym.types import AgentInput, Trajectory, Turn
 
 __all__ = ["AdmissibleConstraint", "TurnRow", "collate_rows", "final_input", "micro_batches",
-           "single_turn_row", "turn_rows"]
+           "per_token", "single_turn_row", "split_like", "state_key", "step_rewards",
+           "turn_minibatches", "turn_rows"]
 
 
 @dataclass(kw_only=True)
@@ -219,3 +222,67 @@ class AdmissibleConstraint:
             inside = (logq.exp() * logq * valid).sum(1)
             ent = ent.index_put((row, pos), -inside.to(ent.dtype))
         return logp, ent
+
+
+# --- per-turn values ------------------------------------------------------------------------
+
+
+def state_key(observation: dict[str, Any]) -> tuple:
+    """What makes two turns' states identical for step groups: the observation the agent saw."""
+    return (observation.get("goal", ""), observation.get("text", ""),
+            tuple(observation.get("admissible_actions", ())),
+            observation.get("last_action_error", ""))
+
+
+def step_rewards(trajectories: Sequence[Trajectory], key: str) -> list[np.ndarray]:
+    """Each episode's ``step.rewards[key]`` as an array; a clear error names a step without it."""
+    out = []
+    for e, traj in enumerate(trajectories):
+        missing = [t for t, s in enumerate(traj.steps) if key not in s.rewards]
+        if missing:
+            have = sorted(traj.steps[missing[0]].rewards) or ["none"]
+            raise ConfigError("trainer.reward_key", f"episode {e} step {missing[0]} has no "
+                              f"reward {key!r} (it has: {', '.join(have)}).",
+                              "score the trajectories with the rewarder first, or set "
+                              "trainer.reward_key to one of the names it has.")
+        out.append(np.array([s.rewards[key] for s in traj.steps], dtype=np.float64))
+    return out
+
+
+def split_like(flat: np.ndarray, like: list[np.ndarray]) -> list[np.ndarray]:
+    """``flat`` cut into pieces shaped like ``like``."""
+    out, start = [], 0
+    for piece in like:
+        out.append(flat[start:start + len(piece)])
+        start += len(piece)
+    return out
+
+
+def turn_minibatches(rows: Sequence[TurnRow], order, turns: int) -> list[list[int]]:
+    """Rows in ``order`` cut into minibatches of about ``turns`` turns (whole rows; at least one
+    row each)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    count = 0
+    for i in order.tolist():
+        if current and count + len(rows[i].turns) > turns:
+            out.append(current)
+            current, count = [], 0
+        current.append(i)
+        count += len(rows[i].turns)
+    if current:
+        out.append(current)
+    return out
+
+
+def per_token(rows: Sequence[TurnRow], mask, value_of):
+    """A ``mask``-shaped tensor holding, on each turn's action tokens, ``value_of(turn)`` (a
+    number, or a tensor of the span's length)."""
+    import torch
+
+    out = torch.zeros_like(mask)
+    for k, row in enumerate(rows):
+        for (start, end), turn in zip(row.spans, row.turns):
+            value = value_of(turn)
+            out[k, start:end] = value.to(out.device) if torch.is_tensor(value) else value
+    return out

@@ -52,6 +52,7 @@ from agentgym.trainers.distributed import (
     lockstep,
     no_sync,
     shard,
+    wrap_ddp,
 )
 from agentgym.trainers.sft_data import (
     IGNORE,
@@ -391,16 +392,7 @@ class SFTTrainer:
     def _data_parallel(self, model):
         """``model`` wrapped in ``DistributedDataParallel`` under torch.distributed (its
         constructor gives every rank rank 0's weights), else ``model`` itself."""
-        if not self.dist.distributed:
-            return model
-        import torch
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = None
-        if self.device.type == "cuda":
-            ids = [self.device.index if self.device.index is not None
-                   else torch.cuda.current_device()]
-        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+        return wrap_ddp(model, self.device)
 
     def _save(self, model, optimizer, scheduler, state: dict[str, int]) -> Path:
         """Write ``checkpoint-<step>`` (rank 0 only; under torch.distributed the others wait)."""
