@@ -17,6 +17,7 @@ __all__ = [
     "UnknownNameError",
     "SchemaError",
     "WorkerError",
+    "EnvCrashedError",
     "MissingExtraError",
     "require",
     "closest",
@@ -115,6 +116,12 @@ class SchemaError(AgentGymError, ValueError):
 
 class WorkerError(AgentGymError, RuntimeError):
     """An environment worker process failed; the message carries its traceback."""
+
+
+class EnvCrashedError(AgentGymError, RuntimeError):
+    """What an env raises when the engine behind it died mid-episode (a crashed browser, a
+    killed game process): the episode cannot go on, but a reset can start a new one. The
+    rollout engines run such an episode again from its seed, like one whose worker died."""
 
 
 class MissingExtraError(AgentGymError, ImportError):

@@ -9,7 +9,7 @@ trajectories for the same seeds and policy.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -47,6 +47,9 @@ class RolloutConfig:
     a local Ray (its files in a scratch folder) unless one is running."""
     ray_cpus_per_worker: float = 1.0
     """With ``backend=ray``: CPUs Ray reserves for each env worker when placing it."""
+    max_episode_restarts: int = 3
+    """Times one episode may start over because its worker or its env's engine (a browser, a
+    game process) died mid-episode, before the rollout fails."""
 
     def __post_init__(self) -> None:
         if self.num_envs < 1:
@@ -58,6 +61,9 @@ class RolloutConfig:
         if self.backend not in ("local", "ray"):
             raise ConfigError("rollout.backend", f"{self.backend!r} is not a backend.",
                               "use local or ray.")
+        if self.max_episode_restarts < 0:
+            raise ConfigError("rollout.max_episode_restarts",
+                              f"must be >= 0, got {self.max_episode_restarts}.", "use 3.")
         if self.ray_cpus_per_worker < 0:
             raise ConfigError("rollout.ray_cpus_per_worker",
                               f"must be >= 0, got {self.ray_cpus_per_worker}.", "use 1.")
@@ -226,6 +232,7 @@ class RolloutEngine:
         results: list[Trajectory | None] = [None] * len(jobs)
         running: dict[int, _Running] = {}
         pending = deque(range(len(jobs)))  # episodes whose worker died go back to the front
+        self._restarts: Counter[int] = Counter()
         bar = tqdm(total=len(jobs), desc=desc, unit="ep", disable=not self.config.progress)
         try:
             self._fill(running, pending, jobs, range(self.config.num_envs))
@@ -348,8 +355,16 @@ class RolloutEngine:
         answers = self.slots.step([(s, out.action) for s, out in zip(slots, outputs)])
         freed, lost = [], 0
         for s, out, answer in zip(slots, outputs, answers):
-            if answer is LOST:  # its worker died: the episode starts over, nothing is kept
-                pending.appendleft(running.pop(s).job)
+            if answer is LOST:  # its worker or engine died: it starts over, nothing is kept
+                run = running.pop(s)
+                self._restarts[run.job] += 1
+                if self._restarts[run.job] > self.config.max_episode_restarts:
+                    raise WorkerError(
+                        f"The {self.env_id} episode of seed {run.traj.seed} was lost "
+                        f"{self._restarts[run.job]} times (its worker or its env's engine died "
+                        "each time). Fix: check the env's engine (browser, game) on this "
+                        "machine, or raise rollout.max_episode_restarts.")
+                pending.appendleft(run.job)
                 freed.append(s)
                 lost += 1
                 continue

@@ -9,10 +9,14 @@ seeds give the same trajectories either way:
   worker per call (slow engines: a browser, TextWorld, anything that blocks or leaks).
 * :class:`agentgym.ray_envs.RayEnvs` spreads them over Ray actors, on one machine or a cluster,
   and replaces a worker that dies (its episodes come back as :data:`LOST` and start over).
+
+In every pool, a step whose env raises :class:`~agentgym.errors.EnvCrashedError` (its browser
+or game process died) answers :data:`LOST` too: the engine runs that episode again from its seed.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import subprocess
 import sys
@@ -25,27 +29,44 @@ import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
 from agentgym.env import EnvSnapshot, TextEnv, restore_env
-from agentgym.errors import WorkerError
+from agentgym.errors import EnvCrashedError, WorkerError
 
 __all__ = ["LOST", "EnvSlots", "LocalEnvs", "ResetResult", "StepResult", "SubprocessEnvs",
-           "make_env", "serve_command", "split_by_worker"]
+           "make_env", "serve_command", "split_by_worker", "step_env"]
 
 # Run with -c rather than -m: the worker imports this module as a library, never as __main__.
 _WORKER_CMD = "from agentgym.workers import worker_main; worker_main()"
+
+log = logging.getLogger(__name__)
 
 ResetResult = tuple[dict[str, Any], dict[str, Any]]
 StepResult = tuple[dict[str, Any], float, bool, bool, dict[str, Any]]
 
 
 class _Lost:
-    """The answer of a slot whose worker died during a step: its episode must start over."""
+    """The answer of a slot whose worker or env engine died during a step: its episode must
+    start over."""
 
     def __repr__(self) -> str:
         return "LOST"
 
+    def __reduce__(self) -> str:  # unpickles as this module's LOST: ``is LOST`` holds anywhere
+        return "LOST"
 
-#: What ``step`` answers for a slot whose worker died (only pools that replace workers).
+
+#: What ``step`` answers for a slot whose worker died (pools that replace workers) or whose env
+#: raised :class:`~agentgym.errors.EnvCrashedError` (any pool).
 LOST = _Lost()
+
+
+def step_env(env: gym.Env, action: Any) -> StepResult | _Lost:
+    """``env.step(action)``, or :data:`LOST` when the engine behind the env died (the env is
+    reset before its next episode, which relaunches what it needs)."""
+    try:
+        return env.step(action)
+    except EnvCrashedError as exc:
+        log.warning("an env's engine died mid-episode (%s); the episode starts over", exc)
+        return LOST
 
 
 class EnvSlots(Protocol):
@@ -84,7 +105,7 @@ def serve_command(envs: Sequence[gym.Env], command: str, jobs: Sequence[tuple[in
     if command == "reset":
         return [envs[i].reset(seed=seed) for i, seed in jobs]
     if command == "step":
-        return [envs[i].step(action) for i, action in jobs]
+        return [step_env(envs[i], action) for i, action in jobs]
     if command == "snapshot":
         return [_snapshot(envs[i]) for i, _ in jobs]
     if command == "restore":
@@ -114,7 +135,7 @@ class LocalEnvs:
         return [self.envs[i].reset(seed=seed) for i, seed in jobs]
 
     def step(self, jobs: Sequence[tuple[int, str]]) -> list[StepResult]:
-        return [self.envs[i].step(action) for i, action in jobs]
+        return [step_env(self.envs[i], action) for i, action in jobs]
 
     def snapshot(self, slots: Sequence[int]) -> list[EnvSnapshot | None]:
         """A snapshot of each slot's episode, or ``None`` where the env cannot take one."""

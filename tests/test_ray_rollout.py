@@ -88,3 +88,70 @@ def test_a_killed_worker_is_replaced_and_every_episode_comes_back_once() -> None
                                               OraclePolicy(), episodes=10)}
     assert {t.seed: _key(t) for t in trajs} == expected == {t.seed: _key(t) for t in local}
     assert all(t.success for t in trajs)
+
+
+def _children(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _browsers(pid: int) -> list[int]:
+    """Chromium's main processes below ``pid`` (its helpers carry ``--type=``)."""
+    out = []
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"chrom" in cmdline.lower() and b"--type=" not in cmdline:
+            out.append(child)
+    return out
+
+
+class _CrashBrowserOnce(_KillOnce):
+    """The oracle, which kills the Chromium of Ray env worker 0 (not the worker) before its
+    ``at``-th batch."""
+
+    def act(self, batch: Sequence[AgentInput]) -> list[ActionOutput]:
+        self.calls += 1
+        if self.calls == self.at:
+            self.killed = _browsers(self.engine.slots.pids()[0])
+            for pid in self.killed:
+                os.kill(pid, signal.SIGKILL)
+        return self.inner.act(batch)
+
+
+def test_a_crashed_browser_in_a_ray_worker_restarts_its_episode_only() -> None:
+    shop, kwargs = "agentgym/WebShop-v0", {"split": "test", "backend": "browser"}
+
+    def run(config: RolloutConfig, policy) -> list[Trajectory]:
+        with RolloutEngine(shop, env_kwargs=kwargs, config=config) as engine:
+            if isinstance(policy, type):
+                policy = policy(engine, at=3)
+            trajs = engine.run(policy, episodes=4, seed=0)
+            restarts = getattr(engine.slots, "restarts", 0)
+        return trajs, policy, restarts
+
+    crashed, policy, restarts = run(RolloutConfig(num_envs=2, workers=2, backend="ray",
+                                                  progress=False), _CrashBrowserOnce)
+    assert policy.killed  # a Chromium was found and killed mid-episode ...
+    assert restarts == 0  # ... while its Ray worker lived on
+    local, _, _ = run(RolloutConfig(num_envs=2, progress=False), OraclePolicy())
+    assert Counter(t.seed for t in crashed) == Counter(range(4))  # each episode exactly once
+    assert [_key(t) for t in crashed] == [_key(t) for t in local]
+    assert all(t.success for t in crashed)

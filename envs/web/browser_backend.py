@@ -38,7 +38,7 @@ from agentgym.envs.web.actions import (
     plan_action,
 )
 from agentgym.envs.web.tree import AXNode, PageObservation, normalize_space, prune, render
-from agentgym.errors import AgentGymError, MissingExtraError
+from agentgym.errors import AgentGymError, EnvCrashedError, MissingExtraError
 
 __all__ = ["BrowserBackend"]
 
@@ -509,7 +509,7 @@ class BrowserBackend:
         """The current page as tree text, from Chromium's accessibility tree.
 
         Raises:
-            AgentGymError: The browser is gone (call :meth:`open` again).
+            EnvCrashedError: The browser is gone (:meth:`open` launches it again).
         """
         if self._page is None:
             return PageObservation(url="", title="", text="")
@@ -524,8 +524,8 @@ class BrowserBackend:
             nodes = self._cdp.send("Accessibility.getFullAXTree")["nodes"]
             shot = self._page.screenshot(type="png") if self.screenshot else None
         except PlaywrightError as exc:
-            raise AgentGymError(f"The browser cannot be read ({exc}). Fix: open() again; a "
-                                "crashed browser is launched anew there.") from exc
+            raise EnvCrashedError(f"The browser cannot be read ({exc}). Fix: open() again; a "
+                                  "crashed browser is launched anew there.") from exc
         root = _ax_root(nodes, agids)
         return PageObservation(url=self._page.url, title=normalize_space(root.name),
                                text=render(prune(root)), screenshot=shot)
