@@ -10,7 +10,8 @@ where ``PAIRS`` is a JSON list of :class:`PreferencePair` fields, ``DEMOS`` a tr
   the trainer to save to ``OUT/dpo/ckpt-rank<r>`` (only rank 0 should write it);
 * runs the SFT trainer on the demonstrations with ``out_dir=OUT/sft/rank<r>`` (only rank 0's
   folder should appear), then writes its final weights to ``OUT/sft/rank<r>.pt`` and its
-  zero-weight passes to ``OUT/sft/rank<r>.json``.
+  zero-weight passes to ``OUT/sft/rank<r>.json``;
+* runs the same SFT with the model sharded (``parallel=fsdp``) in ``OUT/sft-fsdp``.
 
 It also holds :class:`ShortIsBetter`, the step scorer of the tests' online-DPO runs.
 """
@@ -36,8 +37,10 @@ class ShortIsBetter:
 
 
 def parameters(model) -> dict:
-    """A model's parameters, by name, on the CPU."""
-    return {k: v.detach().cpu().clone() for k, v in model.named_parameters()}
+    """A model's parameters, by name, on the CPU (whole tensors: gathered from the shards of a
+    sharded model, so every rank must call it then)."""
+    return {k: (v.full_tensor() if hasattr(v, "full_tensor") else v).detach().cpu().clone()
+            for k, v in model.named_parameters()}
 
 
 def dpo(checkpoint: str, pairs_file: str, out: Path, settings: dict, rank: int) -> None:
@@ -100,6 +103,7 @@ def main(argv: list[str]) -> int:
     assert info.world_size == 2, info
     dpo(checkpoint, pairs, out / "dpo", settings["dpo"], info.rank)
     sft(checkpoint, demos, out / "sft", settings["sft"], info.rank)
+    sft(checkpoint, demos, out / "sft-fsdp", {**settings["sft"], "parallel": "fsdp"}, info.rank)
     destroy()
     return 0
 

@@ -151,11 +151,12 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_train_sft_like_one_process(data, ranks, tmp_path):
+@pytest.mark.parametrize("run", ["sft", "sft-fsdp"])  # DDP, and the model sharded (FSDP)
+def test_two_gloo_ranks_train_sft_like_one_process(data, ranks, tmp_path, run):
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
     checkpoint, _, _, _, demos = data
-    folder = ranks / "sft"
+    folder = ranks / run
     trained = [torch.load(folder / f"rank{r}.pt") for r in range(2)]
     dummies = [json.loads((folder / f"rank{r}.json").read_text())["dummy_passes"]
                for r in range(2)]
@@ -198,17 +199,19 @@ JOB = ["train", "trainer=sft", "data.env.id=agentgym/KeyDoor-v0", "data.episodes
 
 
 @pytest.mark.slow
-def test_sft_under_torchrun_resumes_from_its_checkpoint(tmp_path):
+@pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
+def test_sft_under_torchrun_resumes_from_its_checkpoint(tmp_path, parallel):
     from agentgym.cli import main
 
     two = tmp_path / "two" / "bc"
-    _torchrun("-m", "agentgym.cli", *JOB, "trainer.max_steps=4", f"run.dir={tmp_path / 'two'}")
+    _torchrun("-m", "agentgym.cli", *JOB, "trainer.max_steps=4", f"run.dir={tmp_path / 'two'}",
+              f"trainer.parallel={parallel}")
     assert json.loads((two / "result.json").read_text())["steps"] == 4
     assert sorted(p.name for p in (two / "sft").glob("checkpoint-*")) == \
         ["checkpoint-2", "checkpoint-4"]
     demos_before = (two / "demonstrations.jsonl").read_bytes()
     done = _torchrun("-m", "agentgym.cli", *JOB, "trainer.max_steps=6",
-                     f"run.dir={tmp_path / 'two'}")
+                     f"run.dir={tmp_path / 'two'}", f"trainer.parallel={parallel}")
     assert "Trained 6 steps" in done.stdout  # printed once, by rank 0
     assert done.stdout.count("Trained") == 1
     assert (two / "demonstrations.jsonl").read_bytes() == demos_before

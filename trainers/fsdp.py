@@ -113,12 +113,11 @@ def full_optimizer_state(optimizer) -> dict[str, Any] | None:
 
     A collective when the optimizer holds shards: call it on every rank."""
     keep = current().is_main
-    saved = optimizer.state_dict()
-    for index in sorted(saved["state"]):
-        entry = saved["state"][index]
-        for key in sorted(entry):
-            entry[key] = _whole(entry[key], keep)
-    return saved if keep else None
+    saved = optimizer.state_dict()  # its per-parameter dicts are the optimizer's own: copy
+    state = {index: {key: _whole(saved["state"][index][key], keep)
+                     for key in sorted(saved["state"][index])}
+             for index in sorted(saved["state"])}
+    return {**saved, "state": state} if keep else None
 
 
 def load_optimizer_state(optimizer, saved: dict[str, Any]) -> None:
@@ -128,13 +127,15 @@ def load_optimizer_state(optimizer, saved: dict[str, Any]) -> None:
     from torch.distributed.tensor import DTensor, distribute_tensor
 
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    for index, entry in saved["state"].items():
-        param = params[index]
-        if not isinstance(param, DTensor):
-            continue
-        for key, value in entry.items():
-            if torch.is_tensor(value) and tuple(value.shape) == tuple(param.shape):
-                # every rank read the same file: cut locally, no communication
-                entry[key] = distribute_tensor(value.to(param.device), param.device_mesh,
-                                               param.placements, src_data_rank=None)
-    optimizer.load_state_dict(saved)
+
+    def cut(param, value):
+        if (isinstance(param, DTensor) and torch.is_tensor(value)
+                and tuple(value.shape) == tuple(param.shape)):
+            # every rank read the same file: cut locally, no communication
+            return distribute_tensor(value.to(param.device), param.device_mesh,
+                                     param.placements, src_data_rank=None)
+        return value
+
+    state = {index: {key: cut(params[index], value) for key, value in entry.items()}
+             for index, entry in saved["state"].items()}
+    optimizer.load_state_dict({**saved, "state": state})

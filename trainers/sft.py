@@ -21,7 +21,9 @@ ranks, and each rank runs its share through a ``DistributedDataParallel`` wrappe
 the single-process step up to float rounding (a rank left without samples in a micro-batch runs a
 zero-weight pass, so that every rank takes part in the same collectives). Rank 0's clock decides
 when ``max_minutes`` is reached; rank 0 alone writes ``metrics.csv`` and the checkpoints (the
-others wait for each save) and computes ``loss/eval``.
+others wait for each save) and computes ``loss/eval``. With ``parallel=fsdp`` the model, its
+gradients and the optimizer state are sharded over the ranks instead
+(:mod:`agentgym.trainers.fsdp`); checkpoints keep the single-process format.
 
 torch and transformers are imported when a trainer is built, never when agentgym is imported.
 """
@@ -53,6 +55,14 @@ from agentgym.trainers.distributed import (
     no_sync,
     shard,
     wrap_ddp,
+)
+from agentgym.trainers.fsdp import (
+    PARALLEL,
+    device_mesh,
+    full_optimizer_state,
+    full_state_dict,
+    load_optimizer_state,
+    shard_model,
 )
 from agentgym.trainers.sft_data import (
     IGNORE,
@@ -147,6 +157,9 @@ class SFTConfig:
     and optimizer state stay float32."""
     progress: bool = True
     """Show a tqdm progress bar."""
+    parallel: str = "ddp"
+    """Under ``torchrun``: ``ddp`` (a whole model per rank) or ``fsdp`` (the model, gradients
+    and optimizer state sharded over the ranks, for models that do not fit one device)."""
 
     def prompt_format(self) -> ReActFormat:
         """The prompt format the policy is trained (and will act) with."""
@@ -173,6 +186,9 @@ class SFTConfig:
         if self.schedule not in _SCHEDULES:
             raise ConfigError("trainer.schedule", f"{self.schedule!r} is not a schedule.",
                               f"use one of: {', '.join(_SCHEDULES)}.")
+        if self.parallel not in PARALLEL:
+            raise ConfigError("trainer.parallel", f"{self.parallel!r} is not allowed.",
+                              f"use one of: {', '.join(PARALLEL)}.")
         if self.dtype not in DTYPES:
             raise ConfigError("trainer.dtype", f"{self.dtype!r} is not a dtype.",
                               f"use one of: {', '.join(DTYPES)}.")
@@ -230,6 +246,7 @@ class SFTTrainer:
         self.total_steps = c.max_steps or math.ceil(per_epoch * c.epochs / c.grad_accum)
         self.device, self.autocast_dtype = _device_and_dtype(c)
         self.dist = current()
+        self.sharded = self.dist.distributed and c.parallel == "fsdp"
 
     # --- data order ----------------------------------------------------------------------------
 
@@ -286,7 +303,9 @@ class SFTTrainer:
             step = state["step"]
             row: dict[str, Any] = {"step": step, "loss/sft": loss, "tokens": state["tokens"],
                                    "lr": optimizer.param_groups[0]["lr"]}
-            if c.eval_every and self.eval_samples and step % c.eval_every == 0 and main:
+            # a sharded model's forward passes need every rank: then all of them evaluate
+            if (c.eval_every and self.eval_samples and step % c.eval_every == 0
+                    and (main or self.sharded)):
                 row["loss/eval"] = self.evaluate(model)
             last_step = step == self.total_steps or self._out_of_time(state)
             if step % c.log_every == 0 or last_step:
@@ -378,7 +397,11 @@ class SFTTrainer:
         from transformers import AutoModelForCausalLM
 
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-        model.to(self.device).train()
+        if self.sharded:  # from the CPU: each rank moves only its shards to the device
+            shard_model(model, device_mesh(self.device.type))
+        else:
+            model.to(self.device)
+        model.train()
         c = self.config
         optimizer = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
 
@@ -391,27 +414,34 @@ class SFTTrainer:
 
     def _data_parallel(self, model):
         """``model`` wrapped in ``DistributedDataParallel`` under torch.distributed (its
-        constructor gives every rank rank 0's weights), else ``model`` itself."""
-        return wrap_ddp(model, self.device)
+        constructor gives every rank rank 0's weights), else ``model`` itself (a sharded model
+        syncs its own gradients)."""
+        return model if self.sharded else wrap_ddp(model, self.device)
 
     def _save(self, model, optimizer, scheduler, state: dict[str, int]) -> Path:
         """Write ``checkpoint-<step>`` (rank 0 only; under torch.distributed the others wait)."""
         folder = self.out_dir / f"checkpoint-{state['step']}"
+        weights = optimizer_state = None
+        if self.sharded:  # whole tensors gathered to rank 0 (every rank joins)
+            weights, optimizer_state = full_state_dict(model), full_optimizer_state(optimizer)
         if self.dist.is_main:
-            self._write_checkpoint(folder, model, optimizer, scheduler, state)
+            self._write_checkpoint(folder, model, optimizer, scheduler, state, weights,
+                                   optimizer_state)
         barrier()
         return folder
 
     def _write_checkpoint(self, folder: Path, model, optimizer, scheduler,
-                          state: dict[str, int]) -> None:
+                          state: dict[str, int], weights: dict | None = None,
+                          optimizer_state: dict | None = None) -> None:
         import torch
 
-        model.save_pretrained(str(folder))
+        model.save_pretrained(str(folder), state_dict=weights)
         self.tokenizer.save_pretrained(str(folder))
         save_prompt_settings(folder, self.format)  # so policies act with the trained prompt
         torch.save({
             **state,
-            "optimizer": optimizer.state_dict(),
+            "optimizer": (optimizer_state if optimizer_state is not None
+                          else optimizer.state_dict()),
             "scheduler": scheduler.state_dict(),
             "rng": _rng_states(),
             "config": asdict(self.config),
@@ -422,7 +452,10 @@ class SFTTrainer:
         import torch
 
         saved = torch.load(folder / "trainer_state.pt", weights_only=False)
-        optimizer.load_state_dict(saved["optimizer"])
+        if self.sharded:
+            load_optimizer_state(optimizer, saved["optimizer"])
+        else:
+            optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         _set_rng_states(saved["rng"])
         state = {k: int(saved[k]) for k in ("step", "position", "tokens")}
