@@ -295,7 +295,8 @@ class ChatServer:
         self.count_tokens = (count_tokens or getattr(generate, "count_tokens", None)
                              or (lambda text: len(text.split())))
         self.batcher = MicroBatcher(generate, max_batch_size=max_batch_size, max_wait_s=max_wait_s)
-        #: Requests being handled now, the most seen at once, and the total served.
+        #: Requests being answered now (until the answer is ready), the most seen at once, and
+        #: the total served.
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
@@ -408,6 +409,12 @@ class ChatServer:
             self.in_flight -= 1
 
 
+def _error_body(err: RequestError) -> dict[str, Any]:
+    """OpenAI's error object for ``err``."""
+    return {"error": {"message": err.message, "type": err.kind, "param": err.param,
+                      "code": err.status}}
+
+
 def _handler_class(server: ChatServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_ChatHandler):
         chat = server
@@ -435,9 +442,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
             log.debug("client went away before the answer")
 
     def _error(self, err: RequestError) -> None:
-        self._send(err.status, {"error": {
-            "message": err.message, "type": err.kind, "param": err.param, "code": err.status,
-        }})
+        self._send(err.status, _error_body(err))
 
     def _path(self) -> str:
         return re.sub(r"/+$", "", self.path.split("?", 1)[0]) or "/"
@@ -455,25 +460,33 @@ class _ChatHandler(BaseHTTPRequestHandler):
                                      "POST /v1/chat/completions and GET /v1/models.", None))
 
     def do_POST(self) -> None:  # http.server's name
+        # in flight from here until the answer is ready, not until it is written: a client
+        # may send its next request as soon as it reads this one's answer
         self.chat._enter()
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if self._path() not in ("/v1/chat/completions", "/chat/completions"):
-                raise RequestError(404, f"no endpoint POST {self._path()!r}; use "
-                                   "/v1/chat/completions.", None)
-            try:
-                body = json.loads(raw or b"null")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise RequestError(400, f"the body is not valid JSON ({exc}).", None) from exc
-            self._send(200, self.chat.chat_completion(body))
+            status, payload = 200, self._complete()
         except RequestError as err:
-            self._error(err)
+            status, payload = err.status, _error_body(err)
         except Exception as exc:  # a bug here must not drop the connection without an answer
             log.exception("chat completion failed")
-            self._error(RequestError(500, f"internal error: {exc!r}", None, "server_error"))
+            status, payload = 500, _error_body(RequestError(500, f"internal error: {exc!r}",
+                                                            None, "server_error"))
         finally:
             self.chat._leave()
+        self._send(status, payload)
+
+    def _complete(self) -> dict[str, Any]:
+        """The answer to this POST (raises :class:`RequestError` for a bad request)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if self._path() not in ("/v1/chat/completions", "/chat/completions"):
+            raise RequestError(404, f"no endpoint POST {self._path()!r}; use "
+                               "/v1/chat/completions.", None)
+        try:
+            body = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(400, f"the body is not valid JSON ({exc}).", None) from exc
+        return self.chat.chat_completion(body)
 
 
 # -- generators ------------------------------------------------------------------------------
