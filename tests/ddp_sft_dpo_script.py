@@ -11,7 +11,8 @@ where ``PAIRS`` is a JSON list of :class:`PreferencePair` fields, ``DEMOS`` a tr
 * runs the SFT trainer on the demonstrations with ``out_dir=OUT/sft/rank<r>`` (only rank 0's
   folder should appear), then writes its final weights to ``OUT/sft/rank<r>.pt`` and its
   zero-weight passes to ``OUT/sft/rank<r>.json``;
-* runs the same SFT with the model sharded (``parallel=fsdp``) in ``OUT/sft-fsdp``.
+* runs the same DPO update and SFT with the model sharded (``parallel=fsdp``) in
+  ``OUT/dpo-fsdp`` and ``OUT/sft-fsdp``.
 
 It also holds :class:`ShortIsBetter`, the step scorer of the tests' online-DPO runs.
 """
@@ -48,6 +49,7 @@ def dpo(checkpoint: str, pairs_file: str, out: Path, settings: dict, rank: int) 
 
     from agentgym.trainers.distributed import shard
     from agentgym.trainers.online_dpo import OnlineDPOConfig, OnlineDPOTrainer, PreferencePair
+    from agentgym.trainers.rl_data import micro_batches
 
     pairs = [PreferencePair(**p) for p in json.loads(Path(pairs_file).read_text())]
     trainer = OnlineDPOTrainer(checkpoint, OnlineDPOConfig(**settings))
@@ -59,12 +61,20 @@ def dpo(checkpoint: str, pairs_file: str, out: Path, settings: dict, rank: int) 
         return step(mb, *args)
 
     trainer._step = counted
+    measure, padded = trainer.sequence_logprobs, []
+
+    def passes(rows, measure=measure, padded=padded, **kwargs):  # forward passes run on filler
+        plan = micro_batches([len(r) for r in rows], trainer.config.micro_tokens)
+        padded.append(max(0, kwargs.get("passes", 0) - len(plan)))
+        return measure(rows, **kwargs)
+
+    trainer.sequence_logprobs = passes
     metrics = trainer.update(shard(pairs), seed=7)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(parameters(trainer.model), out / f"rank{rank}.pt")
     trainer.save(out / f"ckpt-rank{rank}")
     (out / f"rank{rank}.json").write_text(json.dumps(
-        {"metrics": metrics, "dummy_steps": len(empty)}))
+        {"metrics": metrics, "dummy_steps": len(empty), "padded_passes": sum(padded)}))
 
 
 def sft(checkpoint: str, demos_file: str, out: Path, settings: dict, rank: int) -> None:
@@ -102,6 +112,7 @@ def main(argv: list[str]) -> int:
     info = init_distributed()
     assert info.world_size == 2, info
     dpo(checkpoint, pairs, out / "dpo", settings["dpo"], info.rank)
+    dpo(checkpoint, pairs, out / "dpo-fsdp", {**settings["dpo"], "parallel": "fsdp"}, info.rank)
     sft(checkpoint, demos, out / "sft", settings["sft"], info.rank)
     sft(checkpoint, demos, out / "sft-fsdp", {**settings["sft"], "parallel": "fsdp"}, info.rank)
     destroy()

@@ -117,11 +117,12 @@ def _offsets(ranks: list[dict], alone: dict, start: dict) -> list[float]:
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_train_one_online_dpo_update_like_one_process(data, ranks):
+@pytest.mark.parametrize("run", ["dpo", "dpo-fsdp"])  # DDP, and the model sharded (FSDP)
+def test_two_gloo_ranks_train_one_online_dpo_update_like_one_process(data, ranks, run):
     from agentgym.trainers.online_dpo import OnlineDPOConfig, OnlineDPOTrainer
 
     checkpoint, _, pairs, _, _ = data
-    folder = ranks / "dpo"
+    folder = ranks / run
     trained = [torch.load(folder / f"rank{r}.pt") for r in range(2)]
     info = [json.loads((folder / f"rank{r}.json").read_text()) for r in range(2)]
     trainer = OnlineDPOTrainer(checkpoint, OnlineDPOConfig(**DPO))
@@ -137,6 +138,9 @@ def test_two_gloo_ranks_train_one_online_dpo_update_like_one_process(data, ranks
     for name, single in alone.items():
         torch.testing.assert_close(trained[0][name], single, atol=2e-4, rtol=0)
     assert [x["dummy_steps"] for x in info] == [0, 2]  # the 1-pair minibatch, in both epochs
+    padded = sum(x["padded_passes"] for x in info)
+    # sharded: a rank with fewer forward passes ran extra ones to stay in step (DDP needs none)
+    assert padded > 0 if run == "dpo-fsdp" else padded == 0
     assert info[0]["metrics"] == info[1]["metrics"]  # the whole batch's, on both ranks
     for key in ("loss/dpo", "dpo/accuracy", "dpo/margin"):
         assert info[0]["metrics"][key] == pytest.approx(metrics[key], rel=1e-4, abs=1e-6), key

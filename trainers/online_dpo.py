@@ -31,12 +31,15 @@ from agentgym.errors import ConfigError
 from agentgym.policies.best_of_n import candidate_trajectory
 from agentgym.policies.hf import DTYPES
 from agentgym.trainers.distributed import (
+    DistInfo,
     all_gather_objects,
     all_reduce_sum,
     broadcast_object,
     current,
+    lockstep,
     shard,
 )
+from agentgym.trainers.fsdp import PARALLEL, device_mesh, shard_model
 from agentgym.trainers.losses import dpo_loss, token_logprobs
 from agentgym.trainers.policy_model import PolicyModelTrainer
 from agentgym.trainers.rl_data import (
@@ -86,8 +89,14 @@ class OnlineDPOConfig:
     """Autocast dtype (``auto``: bfloat16 on cuda, float32 on cpu)."""
     progress: bool = True
     """Show a progress bar over optimizer steps."""
+    parallel: str = "ddp"
+    """Under ``torchrun``: ``ddp`` (a whole model per rank) or ``fsdp`` (the model, gradients
+    and optimizer state sharded over the ranks, for models that do not fit one device)."""
 
     def __post_init__(self) -> None:
+        if self.parallel not in PARALLEL:
+            raise ConfigError("trainer.parallel", f"{self.parallel!r} is not allowed.",
+                              f"use one of: {', '.join(PARALLEL)}.")
         if self.candidates < 2:
             raise ConfigError("trainer.candidates", f"must be >= 2, got {self.candidates}.",
                               "a pair needs two sampled actions; use 4.")
@@ -179,38 +188,63 @@ class OnlineDPOTrainer(PolicyModelTrainer):
         import torch
 
         self.config = c = config or OnlineDPOConfig()
-        self._load_policy(model_path, c.device, c.dtype)
+        self.dist = current()
+        self.sharded = self.dist.distributed and c.parallel == "fsdp"
+        self._load_policy(model_path, c.device, c.dtype, place=not self.sharded)
+        if self.sharded:  # from the CPU, before the optimizer, which must hold the shards
+            shard_model(self.model, device_mesh(self.device.type))
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr,
                                            weight_decay=c.weight_decay)
         self._restore_optimizer()
-        self.dist = current()
-        self._synced = self._ddp(self.model) if self.dist.distributed else None
+        self._synced = None
+        if self.dist.distributed:  # a sharded model syncs its own gradients
+            self._synced = self.model if self.sharded else self._ddp(self.model)
+
+    def _passes(self, rows: Sequence[TurnRow], pick) -> int:
+        """The most forward passes any rank runs over its rows ``pick(rank)`` of ``rows``: with
+        a sharded model every forward pass is a collective, so every rank runs that many."""
+        if not self.sharded:
+            return 0
+        return max(len(micro_batches([len(rows[i]) for i in pick(r)], self.config.micro_tokens))
+                   for r in range(self.dist.world_size))
 
     def sequence_logprobs(self, rows: Sequence[TurnRow], *, grad: bool, constraint=None,
-                          synced: bool = False):
+                          synced: bool = False, passes: int = 0, filler: TurnRow | None = None):
         """Sum of each row's action-token log-probabilities, shape ``(len(rows),)``
         (renormalised over admissible answers with a ``constraint``). With ``synced``, through
-        the DDP wrapper (a backward pass then averages the gradients over the ranks)."""
+        the DDP wrapper (a backward pass then averages the gradients over the ranks).
+
+        With ``passes``, that many forward passes (a sharded model needs every rank in each):
+        those past the rows run on ``filler``, and their outputs join the last row's value
+        times 0, so that a backward pass runs through them too."""
         import torch
 
         model = self._synced if synced else self.model
         out: list[Any] = [None] * len(rows)
+        plan = micro_batches([len(r) for r in rows], self.config.micro_tokens)
+        padding = []
         with torch.set_grad_enabled(grad):
-            for idx in micro_batches([len(r) for r in rows], self.config.micro_tokens):
-                batch = {k: v.to(self.device)
-                         for k, v in collate_rows([rows[i] for i in idx], self.pad_id).items()}
+            for idx, _ in lockstep(plan, max(passes, len(plan))):
+                part = [rows[i] for i in idx] if idx is not None else [filler]
+                batch = {k: v.to(self.device) for k, v in collate_rows(part, self.pad_id).items()}
                 with torch.autocast(self.device.type, dtype=self.autocast_dtype,
                                     enabled=self.autocast_dtype != torch.float32):
                     logits = model(input_ids=batch["input_ids"],
                                    attention_mask=batch["attention_mask"]).logits
                 logp = token_logprobs(logits, batch["input_ids"])
                 if constraint is not None:
-                    part = [rows[i] for i in idx]
                     logp, _ = AdmissibleConstraint.apply(logits, logp, None,
                                                          constraint.positions(part))
                 seq = (logp * batch["action_mask"]).sum(-1)
+                if idx is None:
+                    padding.append(seq.sum() * 0.0)
+                    continue
                 for k, i in enumerate(idx):
                     out[i] = seq[k]
+        if not rows:  # a rank without rows that ran its share of the passes
+            return torch.zeros(0, device=self.device)
+        if padding:
+            out[-1] = out[-1] + sum(padding)
         return torch.stack(out)
 
     def update(self, pairs: Sequence[PreferencePair], *, seed: int = 0,
@@ -260,14 +294,18 @@ class OnlineDPOTrainer(PolicyModelTrainer):
         every rank receives them all."""
         import torch
 
-        mine = list(range(len(chosen)))
-        if self.dist.distributed:
-            mine = shard(mine, self.dist)
+        everyone = list(range(len(chosen)))
+        mine = shard(everyone, self.dist) if self.dist.distributed else everyone
         self.model.eval()
         measured = [torch.zeros(0, device=self.device), torch.zeros(0, device=self.device)]
-        if mine:
+        if mine or self.sharded:  # a sharded model needs every rank in every pass
+            def shard_of(r):
+                return shard(everyone, DistInfo(rank=r, world_size=self.dist.world_size))
+
             measured = [self.sequence_logprobs([rows[i] for i in mine], grad=False,
-                                               constraint=con) for rows in (chosen, rejected)]
+                                               constraint=con,
+                                               passes=self._passes(rows, shard_of),
+                                               filler=rows[0]) for rows in (chosen, rejected)]
         self.model.train()
         if not self.dist.distributed:
             return measured
@@ -291,11 +329,15 @@ class OnlineDPOTrainer(PolicyModelTrainer):
             weight = len(part) / len(mb) * self.dist.world_size
             if not part:  # fewer pairs than ranks: a zero-weight pass keeps this rank in step
                 part = mb[:1]
+
+        def share(r):  # rank r's pairs of the minibatch (at least one: see above)
+            return shard(mb, DistInfo(rank=r, world_size=self.dist.world_size)) or mb[:1]
+
         self.optimizer.zero_grad(set_to_none=True)
-        pc = self.sequence_logprobs([chosen[i] for i in part], grad=True, constraint=con,
-                                    synced=synced)
-        pr = self.sequence_logprobs([rejected[i] for i in part], grad=True, constraint=con,
-                                    synced=synced)
+        pc, pr = (self.sequence_logprobs([rows[i] for i in part], grad=True, constraint=con,
+                                         synced=synced, passes=self._passes(rows, share),
+                                         filler=rows[mb[0]])
+                  for rows in (chosen, rejected))
         loss, stats = dpo_loss(pc, pr, reference[0][part], reference[1][part], beta=c.beta)
         (loss * weight if synced else loss).backward()
         if c.clip_grad:
