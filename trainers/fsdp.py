@@ -11,9 +11,9 @@ and freed after). What this costs the callers:
   ranks with fewer micro-batches with passes whose results they drop, as for DDP's backward
   passes: :func:`~agentgym.trainers.distributed.lockstep`).
 * The optimizer must be built after sharding (it then holds the shards).
-* Models are loaded on the CPU and sharded from there: each rank moves only its shards to its
-  device, so a model that does not fit one GPU never has to (it must fit each machine's memory
-  once per rank while loading).
+* Models are read from disk by rank 0 alone (:func:`load_sharded`): the other ranks build
+  theirs on the meta device, and rank 0 sends each rank its shards. No GPU ever holds a whole
+  model, and each machine's memory holds one whole copy at most (on rank 0's machine).
 * Checkpoints stay in the single-process format, so a run can move between one process, DDP and
   FSDP: :func:`full_state_dict` and :func:`full_optimizer_state` gather whole tensors (to rank 0's
   CPU, one tensor at a time) and :func:`load_optimizer_state` cuts a whole saved state into this
@@ -21,7 +21,7 @@ and freed after). What this costs the callers:
 
 Example (every rank runs this)::
 
-    shard_model(model, device_mesh("cuda"))  # decoder layers, then the rest; shards on the GPU
+    model = load_sharded(path, device_mesh("cuda"))  # rank 0 reads; shards on each GPU
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     ...                                     # the same forward/backward passes on every rank
     weights = full_state_dict(model)        # whole tensors on rank 0, {} elsewhere
@@ -35,7 +35,7 @@ from typing import Any
 from agentgym.trainers.distributed import current
 
 __all__ = ["PARALLEL", "device_mesh", "full_optimizer_state", "full_state_dict", "is_sharded",
-           "load_optimizer_state", "shard_model"]
+           "load_optimizer_state", "load_sharded", "shard_model"]
 
 #: ``trainer.parallel`` settings: replicate the models (DDP) or shard them (FSDP).
 PARALLEL = ("ddp", "fsdp")
@@ -66,6 +66,45 @@ def shard_model(model, mesh, *, layer_classes: Iterable[str] | None = None):
     for block in blocks:
         fully_shard(block, mesh=mesh)
     fully_shard(model, mesh=mesh)
+    return model
+
+
+def load_sharded(path, mesh, *, state: dict[str, Any] | None = None):
+    """The causal LM at ``path`` (a transformers folder or hub id), sharded over ``mesh``, read
+    by rank 0 alone: the other ranks build the model on the meta device (no memory), and rank 0
+    broadcasts the weights, each rank keeping its shards, then every buffer (rotary tables and
+    other buffers a checkpoint does not hold). Call it on every rank.
+
+    Args:
+        path: Checkpoint to load.
+        mesh: From :func:`device_mesh`.
+        state: Weights rank 0 loads over the checkpoint's (e.g. a trained critic's), or None.
+    """
+    import torch
+    import torch.distributed as dist
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    main = current().is_main
+    if main:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+        if state is not None:
+            model.load_state_dict(state)
+        whole = model.state_dict()  # kept alive past sharding: what rank 0 sends
+    else:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(path)),
+                                                     dtype=torch.float32)
+        whole = {}
+    shard_model(model, mesh)
+    if not main:
+        device = ("cpu" if mesh.device_type == "cpu"
+                  else torch.device(mesh.device_type, torch.cuda.current_device()))
+        model.to_empty(device=device)
+    set_model_state_dict(model, whole, options=StateDictOptions(full_state_dict=True,
+                                                                broadcast_from_rank0=True))
+    for buffer in model.buffers():
+        dist.broadcast(buffer, src=0)
     return model
 
 

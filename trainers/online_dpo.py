@@ -39,7 +39,7 @@ from agentgym.trainers.distributed import (
     lockstep,
     shard,
 )
-from agentgym.trainers.fsdp import PARALLEL, device_mesh, shard_model
+from agentgym.trainers.fsdp import PARALLEL
 from agentgym.trainers.losses import dpo_loss, token_logprobs
 from agentgym.trainers.policy_model import PolicyModelTrainer
 from agentgym.trainers.rl_data import (
@@ -190,9 +190,7 @@ class OnlineDPOTrainer(PolicyModelTrainer):
         self.config = c = config or OnlineDPOConfig()
         self.dist = current()
         self.sharded = self.dist.distributed and c.parallel == "fsdp"
-        self._load_policy(model_path, c.device, c.dtype, place=not self.sharded)
-        if self.sharded:  # from the CPU, before the optimizer, which must hold the shards
-            shard_model(self.model, device_mesh(self.device.type))
+        self._load_policy(model_path, c.device, c.dtype, sharded=self.sharded)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr,
                                            weight_decay=c.weight_decay)
         self._restore_optimizer()

@@ -21,10 +21,12 @@ from agentgym.policies.hf import resolve_device
 from agentgym.prompts import checkpoint_format, save_prompt_settings
 from agentgym.trainers.distributed import barrier, current, wrap_ddp
 from agentgym.trainers.fsdp import (
+    device_mesh,
     full_optimizer_state,
     full_state_dict,
     is_sharded,
     load_optimizer_state,
+    load_sharded,
 )
 
 __all__ = ["OPTIMIZER_FILE", "PolicyModelTrainer", "last_hidden_module"]
@@ -37,10 +39,11 @@ class PolicyModelTrainer:
     """Base of the trainers that update a policy model (PPO, online DPO)."""
 
     def _load_policy(self, model_path: str | Path, device: str, dtype: str, *,
-                     place: bool = True) -> None:
+                     sharded: bool = False) -> None:
         """Set ``model_path``, ``device``, ``autocast_dtype``, ``tokenizer``, ``format``,
-        ``pad_id`` and ``model`` (float32 weights, train mode; moved to ``device`` when
-        ``place``, else left on the CPU for sharding)."""
+        ``pad_id``, ``mesh`` (``None`` unless ``sharded``) and ``model`` (float32 weights,
+        train mode; sharded over ``mesh`` when ``sharded``, see
+        :func:`~agentgym.trainers.fsdp.load_sharded`)."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -51,9 +54,12 @@ class PolicyModelTrainer:
         self.format = checkpoint_format(self.model_path)
         self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
                        else self.tokenizer.eos_token_id)
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32)
-        if place:
-            self.model.to(self.device)
+        self.mesh = device_mesh(self.device.type) if sharded else None
+        if sharded:
+            self.model = load_sharded(self.model_path, self.mesh)
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(
+                self.model_path, dtype=torch.float32).to(self.device)
 
     def _restore_optimizer(self) -> None:
         """Load ``self.optimizer``'s state when the checkpoint was saved by a trainer (cut into

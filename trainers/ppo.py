@@ -65,7 +65,7 @@ from agentgym.trainers.distributed import (
     no_sync,
     shard,
 )
-from agentgym.trainers.fsdp import PARALLEL, device_mesh, full_state_dict, shard_model
+from agentgym.trainers.fsdp import PARALLEL, full_state_dict, load_sharded, shard_model
 from agentgym.trainers.losses import (
     KL_ESTIMATORS,
     entropy_from_logits,
@@ -230,24 +230,17 @@ class PPOTrainer(PolicyModelTrainer):
     def __init__(self, model_path: str | Path, config: PPOConfig | None = None, *,
                  reference: str | Path | None = None) -> None:
         import torch
-        from transformers import AutoModelForCausalLM
 
         self.config = c = config or PPOConfig()
         self.dist = current()
-        # sharded models are loaded on the CPU, and each rank moves only its shards to the device
+        # sharded (before the optimizer, which must hold the shards) or whole on every rank
         self.sharded = self.dist.distributed and c.parallel == "fsdp"
-        self._load_policy(model_path, c.device, c.dtype, place=not self.sharded)
+        self._load_policy(model_path, c.device, c.dtype, sharded=self.sharded)
         self.reference = None
         if c.kl_coef > 0:
-            ref = AutoModelForCausalLM.from_pretrained(str(reference or self.model_path),
-                                                       dtype=torch.float32)
-            self.reference = self._place(ref).eval().requires_grad_(False)
+            self.reference = self._load_model(reference or self.model_path).eval()
+            self.reference.requires_grad_(False)
         self.critic_model, self.value_head = self._build_critic()
-        if self.sharded:  # before the optimizer, which must hold the shards
-            mesh = device_mesh(self.device.type)
-            for module in (self.model, self.critic_model, self.value_head, self.reference):
-                if module is not None:
-                    shard_model(module, mesh)
         params = [{"params": list(self.model.parameters()), "lr": c.lr}]
         critic_params = list(self.value_head.parameters()) if self.value_head else []
         if self.critic_model is not None:
@@ -267,31 +260,42 @@ class PPOTrainer(PolicyModelTrainer):
 
     def _build_critic(self):
         import torch
-        from transformers import AutoModelForCausalLM
 
         c = self.config
         if c.critic == "none":
             return None, None
         saved = Path(self.model_path) / _CRITIC_FILE
-        state = torch.load(saved, weights_only=False) if saved.exists() else None
+        state = None  # sharded: rank 0 reads it and sends the head's weights
+        if saved.exists() and (self.dist.is_main or not self.sharded):
+            state = torch.load(saved, weights_only=False)
         critic_model = None
         if c.critic == "separate":
-            critic_model = AutoModelForCausalLM.from_pretrained(self.model_path,
-                                                                dtype=torch.float32)
-            if state is not None and state.get("model") is not None:
-                critic_model.load_state_dict(state["model"])
-            self._place(critic_model)
+            critic_model = self._load_model(self.model_path, (state or {}).get("model"))
         hidden = (critic_model or self.model).config.hidden_size
         head = torch.nn.Linear(hidden, 1)
         torch.nn.init.zeros_(head.weight)
         torch.nn.init.zeros_(head.bias)
-        if state is not None:
-            head.load_state_dict(state["head"])
-        return critic_model, self._place(head)
+        head_state = (state or {}).get("head")
+        if self.sharded:
+            head_state = broadcast_object(head_state)
+        if head_state is not None:
+            head.load_state_dict(head_state)
+        if self.sharded:
+            return critic_model, shard_model(head, self.mesh)
+        return critic_model, head.to(self.device)
 
-    def _place(self, module):
-        """``module`` on the training device, or left on the CPU when it is to be sharded."""
-        return module if self.sharded else module.to(self.device)
+    def _load_model(self, path, state: dict | None = None):
+        """A causal LM from ``path`` (with ``state`` loaded over it), on the training device or
+        sharded."""
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        if self.sharded:
+            return load_sharded(path, self.mesh, state=state)
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
+        if state is not None:
+            model.load_state_dict(state)
+        return model.to(self.device)
 
     def _wrap_ddp(self) -> tuple:
         """DDP wrappers of (policy, critic model's last hidden state, value head) that the

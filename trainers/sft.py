@@ -62,7 +62,7 @@ from agentgym.trainers.fsdp import (
     full_optimizer_state,
     full_state_dict,
     load_optimizer_state,
-    shard_model,
+    load_sharded,
 )
 from agentgym.trainers.sft_data import (
     IGNORE,
@@ -396,10 +396,10 @@ class SFTTrainer:
         import torch
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
-        if self.sharded:  # from the CPU: each rank moves only its shards to the device
-            shard_model(model, device_mesh(self.device.type))
+        if self.sharded:  # read by rank 0, each rank given its shards
+            model = load_sharded(path, device_mesh(self.device.type))
         else:
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32)
             model.to(self.device)
         model.train()
         c = self.config
