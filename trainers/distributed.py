@@ -172,10 +172,18 @@ def init_distributed(backend: str | None = None, *, device: str = "auto",
 
 
 def destroy() -> None:
-    """Leave the process group (no-op when none is initialised)."""
+    """Leave the process group (no-op when none is initialised).
+
+    Objects still holding communicators (FSDP states and device meshes live in reference
+    cycles) are collected first: left to the interpreter's exit, they are freed after the
+    process group and can abort the process ("terminate called without an active exception").
+    """
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 
