@@ -12,8 +12,9 @@ and freed after). What this costs the callers:
   passes: :func:`~agentgym.trainers.distributed.lockstep`).
 * The optimizer must be built after sharding (it then holds the shards).
 * Models are read from disk by rank 0 alone (:func:`load_sharded`): the other ranks build
-  theirs on the meta device, and rank 0 sends each rank its shards. No GPU ever holds a whole
-  model, and each machine's memory holds one whole copy at most (on rank 0's machine).
+  theirs on the meta device, and rank 0 broadcasts one tensor at a time, each rank keeping its
+  shards. No GPU holds a whole model, and only rank 0's machine holds a whole copy (in CPU
+  memory, while loading).
 * Checkpoints stay in the single-process format, so a run can move between one process, DDP and
   FSDP: :func:`full_state_dict` and :func:`full_optimizer_state` gather whole tensors (to rank 0's
   CPU, one tensor at a time) and :func:`load_optimizer_state` cuts a whole saved state into this
